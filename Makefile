@@ -1,0 +1,65 @@
+# service-mesh: `make up` deploys the mesh on this machine's Docker; `make test` proves the program offline.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+CONFIG ?= Pulumi.$(STACK).yaml
+STATE_DIR := $(CURDIR)/.pulumi-state
+PASSPHRASE_FILE := $(STATE_DIR)/passphrase
+
+# A local file backend, so no Pulumi account is needed; secrets are encrypted with a generated passphrase.
+export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
+export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
+export PULUMI_SKIP_UPDATE_CHECK := true
+
+.PHONY: help up preview destroy plan verify test bench lint venv prerequisites stack
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies
+
+prerequisites:
+	@command -v pulumi >/dev/null || { echo "make: the Pulumi CLI is not installed; get it from https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')"; exit 1; }
+	@command -v docker >/dev/null || { echo "make: Docker is not installed; get Docker Engine from https://docs.docker.com/engine/install/"; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make: Docker is installed but its daemon does not answer ('docker info' fails); start it, or add your user to the docker group"; exit 1; }
+
+stack: venv prerequisites
+	@mkdir -p $(STATE_DIR)
+	@test -s $(PASSPHRASE_FILE) || { umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(PASSPHRASE_FILE); }
+	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
+
+up: stack ## Deploy (or update) the mesh on the local Docker engine, no prompts
+	pulumi up --yes --skip-preview=false --non-interactive --stack $(STACK)
+
+preview: stack ## Show what `make up` would change, with the policy pack
+	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies
+
+destroy: stack ## Remove the mesh's containers and networks (data volumes are retained)
+	pulumi destroy --yes --non-interactive --stack $(STACK)
+
+plan: venv ## Offline: synthesize the stack under mocks, print resources and policy verdicts, write build/
+	$(PY) -m tools.plan --config $(CONFIG)
+
+verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
+	$(PY) -m tools.verify --stack $(STACK)
+
+test: venv ## Run the test suite (mocks, policy pack, real-tool checks)
+	$(PY) -m pytest -n 2
+
+bench: venv ## Measure synthesis overhead, scaling, parallelism and determinism; writes build/bench.json
+	$(PY) -m tools.bench
+
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy components tools policies tests __main__.py

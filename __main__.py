@@ -1,0 +1,14 @@
+"""service-mesh: load the `mesh:*` config, build the mesh, export its outputs."""
+
+import pulumi
+
+from components.config import ConfigError
+from components.program import build_stack, read_stack_config
+
+try:
+    stack = build_stack(read_stack_config())
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None  # one line, no traceback: it is the user's config
+
+for key, value in stack.outputs.items():
+    pulumi.export(key, value)

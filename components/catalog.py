@@ -1,0 +1,430 @@
+"""The catalog: every service of the mesh declared once, as plain typed data.
+
+Containers, volumes, labels, healthchecks and (in later modules) Consul registrations, Kong routes,
+scrape jobs and policy expectations are all derived from these entries. Adding a host-level
+service is one `ServiceSpec` here. This module imports no Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ProbeTool = Literal["curl", "wget", "bash", "python", "pg_isready", "redis-cli", "rabbitmq-diagnostics", "docker", "ollama"]
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the container listens on; `host` is its default published port (None: mesh network only)."""
+
+    internal: int
+    host: int | None = None
+    name: str = "http"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The container healthcheck. `tool` records which program of the image runs it."""
+
+    test: tuple[str, ...]
+    tool: ProbeTool
+    interval_s: int = 10
+    timeout_s: int = 5
+    retries: int = 6
+    start_period_s: int = 30
+
+
+@dataclass(frozen=True)
+class Check:
+    """How discovery checks the service from outside its container (by its mesh alias)."""
+
+    kind: Literal["http", "tcp"]
+    port: int
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A Prometheus endpoint the service exposes itself."""
+
+    port: int
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    """A named volume that outlives the container (`retain_on_delete`)."""
+
+    name: str
+    container_path: str
+
+
+@dataclass(frozen=True)
+class HostMount:
+    """A host path mounted read-only (exporters reading /proc, /sys, the Docker socket...)."""
+
+    host_path: str
+    container_path: str
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    kind: str
+    """What the service is, for people: database, mesh, messaging, core, monitoring, ai, orchestration."""
+    category: str
+    """Which host port range its published ports must fall in (a key of `portRanges`)."""
+    image: str
+    ports: tuple[Port, ...]
+    probe: Probe
+    check: Check | None
+    metrics: Metrics | None = None
+    blackbox: bool = False
+    """No metrics of its own: Prometheus probes it through the blackbox exporter."""
+    volumes: tuple[DataVolume, ...] = ()
+    host_mounts: tuple[HostMount, ...] = ()
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    memory_mb: int = 512
+    cpus: float = 1.0
+    replicable: bool = False
+    """Stateless: may run several replicas behind its shared alias."""
+    enabled: bool = True
+    privileged: bool = False
+    user: str | None = None
+    depends_on: tuple[str, ...] = field(default=())
+    """Services this one cannot start without (it fails its healthcheck until they answer)."""
+
+    @property
+    def published_ports(self) -> tuple[Port, ...]:
+        return tuple(port for port in self.ports if port.host is not None)
+
+
+def http_probe(tool: ProbeTool, port: int, path: str, **timing: int) -> Probe:
+    """An HTTP GET healthcheck run inside the container with a tool the image really has."""
+    url = f"http://127.0.0.1:{port}{path}"
+    if tool == "curl":
+        return Probe(("CMD", "curl", "-fsS", "-o", "/dev/null", url), tool, **timing)
+    if tool == "wget":
+        return Probe(("CMD", "wget", "-q", "-T", "4", "-O", "/dev/null", url), tool, **timing)
+    if tool == "bash":
+        return Probe(("CMD", "bash", "-c", bash_http_probe(port, path)), tool, **timing)
+    if tool == "python":
+        script = f"import sys,urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status == 200 else 1)"
+        return Probe(("CMD", "python", "-c", script), tool, **timing)
+    raise ValueError(f"{tool} cannot make an HTTP probe")
+
+
+def bash_http_probe(port: int, path: str) -> str:
+    """GET over bash's /dev/tcp for images with neither curl nor wget; passes only on a 200 status line."""
+    return (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
+        f"printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && "
+        "IFS= read -r status <&3 && [[ $status == *' 200 '* ]]"
+    )
+
+
+def _catalog() -> tuple[ServiceSpec, ...]:
+    return (
+        # --- databases (core range) ---
+        ServiceSpec(
+            name="postgres",
+            kind="database",
+            category="core",
+            image="postgres:17.6-alpine",
+            ports=(Port(5432, 10000, "postgres"),),
+            probe=Probe(("CMD-SHELL", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB"'), "pg_isready"),
+            check=Check("tcp", 5432),
+            volumes=(DataVolume("data", "/var/lib/postgresql/data"),),
+            memory_mb=1024,
+        ),
+        ServiceSpec(
+            name="redis",
+            kind="database",
+            category="core",
+            image="redis:8.2-alpine",
+            ports=(Port(6379, 10001, "redis"),),
+            # redis-cli reads the password from REDISCLI_AUTH, so the probe authenticates
+            probe=Probe(("CMD-SHELL", "redis-cli ping | grep -q PONG"), "redis-cli"),
+            check=Check("tcp", 6379),
+            volumes=(DataVolume("data", "/data"),),
+            command=("redis-server", "/usr/local/etc/redis/redis.conf"),
+        ),
+        ServiceSpec(
+            name="neo4j",
+            kind="database",
+            category="core",
+            image="neo4j:5.26-community",
+            ports=(Port(7474, 10002, "http"), Port(7687, 10003, "bolt")),
+            probe=Probe(("CMD", "wget", "-q", "-T", "4", "-O", "/dev/null", "http://127.0.0.1:7474"), "wget", start_period_s=60),
+            check=Check("http", 7474, "/"),
+            blackbox=True,
+            volumes=(DataVolume("data", "/data"), DataVolume("logs", "/logs")),
+            env=(
+                ("NEO4J_server_memory_heap_max__size", "1G"),
+                ("NEO4J_server_memory_pagecache_size", "512M"),
+            ),
+            memory_mb=2048,
+        ),
+        # --- vector stores (ai range); neither image has curl or wget ---
+        ServiceSpec(
+            name="chromadb",
+            kind="database",
+            category="ai",
+            image="chromadb/chroma:1.3.0",
+            ports=(Port(8000, 10100),),
+            probe=http_probe("bash", 8000, "/api/v2/heartbeat"),
+            check=Check("http", 8000, "/api/v2/heartbeat"),
+            blackbox=True,
+            volumes=(DataVolume("data", "/data"),),
+            env=(("IS_PERSISTENT", "TRUE"), ("ANONYMIZED_TELEMETRY", "FALSE")),
+            memory_mb=1024,
+        ),
+        ServiceSpec(
+            name="qdrant",
+            kind="database",
+            category="ai",
+            image="qdrant/qdrant:v1.16.0",
+            ports=(Port(6333, 10101), Port(6334, 10102, "grpc")),
+            probe=http_probe("bash", 6333, "/readyz"),
+            check=Check("http", 6333, "/readyz"),
+            metrics=Metrics(6333),
+            volumes=(DataVolume("data", "/qdrant/storage"),),
+            memory_mb=1024,
+        ),
+        # --- mesh ---
+        ServiceSpec(
+            name="consul",
+            kind="mesh",
+            category="core",
+            image="hashicorp/consul:1.22",
+            ports=(Port(8500, 10006),),
+            probe=Probe(("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8500/v1/status/leader"), "curl"),
+            check=Check("http", 8500, "/v1/status/leader"),
+            metrics=Metrics(8500, "/v1/agent/metrics?format=prometheus"),
+            volumes=(DataVolume("data", "/consul/data"),),
+            command=("agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", "-data-dir=/consul/data"),
+        ),
+        ServiceSpec(
+            name="consul-esm",
+            kind="mesh",
+            category="core",
+            image="hashicorp/consul-esm:0.10.0",
+            ports=(Port(8080),),
+            probe=http_probe("wget", 8080, "/metrics"),
+            check=Check("http", 8080, "/metrics"),
+            metrics=Metrics(8080),
+            env=(("CONSUL_HTTP_ADDR", "consul:8500"),),
+            memory_mb=128,
+            depends_on=("consul",),
+        ),
+        ServiceSpec(
+            name="kong",
+            kind="mesh",
+            category="core",
+            image="kong:3.9.1",
+            ports=(Port(8000, 10005, "proxy"), Port(8001, 10015, "admin"), Port(8100, None, "status")),
+            probe=http_probe("bash", 8100, "/status/ready"),
+            check=Check("http", 8100, "/status/ready"),
+            metrics=Metrics(8100),
+            env=(
+                ("KONG_DATABASE", "off"),
+                ("KONG_DECLARATIVE_CONFIG", "/kong/declarative/kong.yml"),
+                ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
+                ("KONG_ADMIN_LISTEN", "0.0.0.0:8001"),
+                ("KONG_STATUS_LISTEN", "0.0.0.0:8100"),
+                ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
+                ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),
+                ("KONG_ADMIN_ACCESS_LOG", "/dev/stdout"),
+                ("KONG_ADMIN_ERROR_LOG", "/dev/stderr"),
+            ),
+            memory_mb=1024,
+        ),
+        # --- messaging ---
+        ServiceSpec(
+            name="rabbitmq",
+            kind="messaging",
+            category="core",
+            image="rabbitmq:4.2-management",
+            ports=(Port(5672, 10007, "amqp"), Port(15672, 10008, "management"), Port(15692, None, "prometheus")),
+            probe=Probe(("CMD", "rabbitmq-diagnostics", "-q", "ping"), "rabbitmq-diagnostics", interval_s=15, timeout_s=10, start_period_s=60),
+            check=Check("tcp", 5672),
+            metrics=Metrics(15692),
+            volumes=(DataVolume("data", "/var/lib/rabbitmq"),),
+            memory_mb=1024,
+        ),
+        # --- monitoring ---
+        ServiceSpec(
+            name="prometheus",
+            kind="monitoring",
+            category="monitoring",
+            image="prom/prometheus:v3.8.0",
+            ports=(Port(9090, 10200),),
+            probe=http_probe("wget", 9090, "/-/healthy"),
+            check=Check("http", 9090, "/-/healthy"),
+            metrics=Metrics(9090),
+            volumes=(DataVolume("data", "/prometheus"),),
+            command=(
+                "--config.file=/etc/prometheus/prometheus.yml",
+                "--storage.tsdb.path=/prometheus",
+                "--storage.tsdb.retention.time=15d",
+                "--web.enable-lifecycle",
+            ),
+            memory_mb=1024,
+        ),
+        ServiceSpec(
+            name="grafana",
+            kind="monitoring",
+            category="monitoring",
+            image="grafana/grafana:12.2.0",
+            ports=(Port(3000, 10201),),
+            probe=http_probe("curl", 3000, "/api/health"),
+            check=Check("http", 3000, "/api/health"),
+            metrics=Metrics(3000),
+            volumes=(DataVolume("data", "/var/lib/grafana"),),
+        ),
+        ServiceSpec(
+            name="loki",
+            kind="monitoring",
+            category="monitoring",
+            image="grafana/loki:3.5.0",
+            ports=(Port(3100, 10202),),
+            probe=http_probe("wget", 3100, "/ready", start_period_s=45),
+            check=Check("http", 3100, "/ready"),
+            metrics=Metrics(3100),
+            volumes=(DataVolume("data", "/loki"),),
+            command=("-config.file=/etc/loki/local-config.yaml",),
+        ),
+        ServiceSpec(
+            name="alertmanager",
+            kind="monitoring",
+            category="monitoring",
+            image="prom/alertmanager:v0.28.1",
+            ports=(Port(9093, 10203),),
+            probe=http_probe("wget", 9093, "/-/ready"),
+            check=Check("http", 9093, "/-/ready"),
+            metrics=Metrics(9093),
+            volumes=(DataVolume("data", "/alertmanager"),),
+            memory_mb=256,
+        ),
+        ServiceSpec(
+            name="blackbox-exporter",
+            kind="monitoring",
+            category="monitoring",
+            image="prom/blackbox-exporter:v0.27.0",
+            ports=(Port(9115, 10204),),
+            probe=http_probe("wget", 9115, "/-/healthy"),
+            check=Check("http", 9115, "/-/healthy"),
+            metrics=Metrics(9115),
+            memory_mb=128,
+            replicable=True,
+        ),
+        ServiceSpec(
+            name="node-exporter",
+            kind="monitoring",
+            category="monitoring",
+            image="prom/node-exporter:v1.9.1",
+            ports=(Port(9100, 10205),),
+            probe=http_probe("wget", 9100, "/metrics"),
+            check=Check("http", 9100, "/metrics"),
+            metrics=Metrics(9100),
+            host_mounts=(HostMount("/proc", "/host/proc"), HostMount("/sys", "/host/sys"), HostMount("/", "/rootfs")),
+            command=("--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/rootfs"),
+            memory_mb=128,
+        ),
+        ServiceSpec(
+            name="cadvisor",
+            kind="monitoring",
+            category="monitoring",
+            image="gcr.io/cadvisor/cadvisor:v0.52.1",
+            ports=(Port(8080, 10206),),
+            probe=http_probe("wget", 8080, "/healthz"),
+            check=Check("http", 8080, "/healthz"),
+            metrics=Metrics(8080),
+            host_mounts=(
+                HostMount("/", "/rootfs"),
+                HostMount("/var/run", "/var/run"),
+                HostMount("/sys", "/sys"),
+                HostMount("/var/lib/docker", "/var/lib/docker"),
+                HostMount("/dev/disk", "/dev/disk"),
+            ),
+            memory_mb=256,
+        ),
+        ServiceSpec(
+            name="postgres-exporter",
+            kind="monitoring",
+            category="monitoring",
+            image="quay.io/prometheuscommunity/postgres-exporter:v0.18.1",
+            ports=(Port(9187, 10207),),
+            probe=http_probe("wget", 9187, "/metrics"),
+            check=Check("http", 9187, "/metrics"),
+            metrics=Metrics(9187),
+            memory_mb=128,
+            depends_on=("postgres",),
+        ),
+        ServiceSpec(
+            name="redis-exporter",
+            kind="monitoring",
+            category="monitoring",
+            # the plain tag is FROM scratch (no shell for a healthcheck); -alpine has busybox wget
+            image="oliver006/redis_exporter:v1.74.0-alpine",
+            ports=(Port(9121, 10208),),
+            probe=http_probe("wget", 9121, "/health"),
+            check=Check("http", 9121, "/health"),
+            metrics=Metrics(9121),
+            memory_mb=128,
+            depends_on=("redis",),
+        ),
+        ServiceSpec(
+            name="jaeger",
+            kind="monitoring",
+            category="monitoring",
+            image="jaegertracing/jaeger:2.13.0",
+            ports=(
+                Port(16686, 10210, "ui"),
+                Port(4317, 10214, "otlp-grpc"),
+                Port(4318, 10215, "otlp-http"),
+                Port(13133, None, "health"),
+                Port(8888, None, "metrics"),
+            ),
+            probe=http_probe("wget", 13133, "/status"),
+            check=Check("http", 13133, "/status"),
+            metrics=Metrics(8888),
+            memory_mb=1024,
+        ),
+        ServiceSpec(
+            name="alloy",
+            kind="monitoring",
+            category="monitoring",
+            image="grafana/alloy:v1.10.0",
+            ports=(Port(12345),),
+            probe=http_probe("bash", 12345, "/-/ready"),
+            check=Check("http", 12345, "/-/ready"),
+            metrics=Metrics(12345),
+            volumes=(DataVolume("data", "/var/lib/alloy/data"),),
+            command=(
+                "run",
+                "--server.http.listen-addr=0.0.0.0:12345",
+                "--storage.path=/var/lib/alloy/data",
+                "/etc/alloy/config.alloy",
+            ),
+            depends_on=("loki",),
+        ),
+        # --- AI runtime, off unless enabled ---
+        ServiceSpec(
+            name="ollama",
+            kind="ai",
+            category="ai",
+            image="ollama/ollama:0.12.6",
+            ports=(Port(11434, 10104),),
+            probe=Probe(("CMD", "ollama", "list"), "ollama"),
+            check=Check("http", 11434, "/api/tags"),
+            volumes=(DataVolume("models", "/root/.ollama"),),
+            memory_mb=8192,
+            cpus=4.0,
+            enabled=False,
+        ),
+    )
+
+
+CATALOG: dict[str, ServiceSpec] = {spec.name: spec for spec in _catalog()}

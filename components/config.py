@@ -1,0 +1,225 @@
+"""Typed stack configuration: the `mesh:*` keys, validated before any resource is registered.
+
+`parse_mesh_config` turns the raw key/value map Pulumi hands the program into a `MeshConfig`;
+every user mistake becomes one `ConfigError` line that names the key and what is wrong.
+This module imports no Pulumi.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_NAMESPACE = "mesh"
+
+# Host port ranges by category (SERVICES.md, "Host ports by range"); the policy pack enforces the same.
+DEFAULT_PORT_RANGES: dict[str, tuple[int, int]] = {
+    "core": (10000, 10099),
+    "ai": (10100, 10199),
+    "monitoring": (10200, 10299),
+    "mcp": (3000, 3099),
+    "orchestration": (12000, 12999),
+}
+
+
+class ConfigError(ValueError):
+    """A user mistake in the stack config: `key` is the full config key, `message` what is wrong."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def check_tcp_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{value} is not a TCP port (1-65535)")
+    return value
+
+
+def check_image_reference(image: str) -> str:
+    """An image must carry an explicit tag other than `latest`, or a digest."""
+    if "@sha256:" in image:
+        return image
+    last_segment = image.rsplit("/", 1)[-1]
+    if ":" not in last_segment:
+        raise ValueError(f"image {image!r} has no tag; pin one (e.g. {image}:1.2)")
+    tag = last_segment.split(":", 1)[1]
+    if not tag:
+        raise ValueError(f"image {image!r} has an empty tag")
+    if tag == "latest":
+        raise ValueError(f"image {image!r} uses 'latest'; pin a version tag")
+    return image
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
+
+
+class ServiceOverride(_Strict):
+    """`mesh:services.<name>`: per-service overrides of the catalog defaults."""
+
+    enabled: bool | None = None
+    image: str | None = None
+    host_ports: list[int] | None = Field(default=None, alias="hostPorts")
+    memory_mb: int | None = Field(default=None, alias="memoryMb", ge=16, le=262144)
+    cpus: float | None = Field(default=None, gt=0, le=64)
+    replicas: int | None = Field(default=None, ge=1, le=16)
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_pinned(cls, image: str | None) -> str | None:
+        return None if image is None else check_image_reference(image)
+
+    @field_validator("host_ports")
+    @classmethod
+    def _ports_are_tcp(cls, ports: list[int] | None) -> list[int] | None:
+        if ports is not None:
+            for index, port in enumerate(ports):
+                try:
+                    check_tcp_port(port)
+                except ValueError as error:
+                    raise _ItemError(index, str(error)) from None
+        return ports
+
+
+class _ItemError(ValueError):
+    """A list item is wrong: carries its index so the key can name it (`hostPorts[0]`)."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class MeshConfig(_Strict):
+    """Everything under the `mesh:` namespace, typed. Defaults reproduce SERVICES.md."""
+
+    bind_address: str = Field(default="127.0.0.1", alias="bindAddress")
+    proxy_bind_address: str | None = Field(default=None, alias="proxyBindAddress")
+    port_ranges: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_PORT_RANGES), alias="portRanges")
+    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+
+    @field_validator("bind_address", "proxy_bind_address")
+    @classmethod
+    def _is_ip_address(cls, address: str | None) -> str | None:
+        if address is None:
+            return None
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"{address!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") from None
+        return address
+
+    @field_validator("port_ranges", mode="before")
+    @classmethod
+    def _merge_port_ranges(cls, ranges: Any) -> Any:
+        if not isinstance(ranges, Mapping):
+            return ranges
+        unknown = sorted(set(ranges) - set(DEFAULT_PORT_RANGES))
+        if unknown:
+            raise ValueError(f"unknown category {unknown[0]!r} (known: {', '.join(DEFAULT_PORT_RANGES)})")
+        return {**DEFAULT_PORT_RANGES, **ranges}
+
+    @field_validator("port_ranges")
+    @classmethod
+    def _ranges_are_ordered(cls, ranges: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        for category, (low, high) in ranges.items():
+            check_tcp_port(low)
+            check_tcp_port(high)
+            if low > high:
+                raise ValueError(f"{category}: range start {low} is above its end {high}")
+        return ranges
+
+    @model_validator(mode="after")
+    def _proxy_defaults_to_bind_address(self) -> MeshConfig:
+        if self.proxy_bind_address is None:
+            object.__setattr__(self, "proxy_bind_address", self.bind_address)
+        return self
+
+
+def _config_key(field_path: Sequence[str | int]) -> str:
+    """Render a pydantic error location as the user's config key: `mesh:services.redis.hostPorts[0]`."""
+    key = CONFIG_NAMESPACE + ":"
+    first = True
+    for part in field_path:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("" if first else ".") + part
+        first = False
+    return key
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    expected = {
+        "int_parsing": "an integer",
+        "int_type": "an integer",
+        "int_from_float": "a whole number",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "dict_type": "a mapping",
+        "list_type": "a list",
+        "tuple_type": "a [low, high] pair",
+        "too_short": "a [low, high] pair",
+        "too_long": "a [low, high] pair",
+    }.get(kind)
+    if expected:
+        return f"expected {expected}, got {json.dumps(given) if _jsonable(given) else repr(given)}"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return f"{given} is out of range ({error['msg'].lower()})"
+    return str(error["msg"])
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _location(error: Mapping[str, Any]) -> list[str | int]:
+    location = [part for part in error["loc"] if part != "[key]"]
+    context = error.get("ctx") or {}
+    item = context.get("error")
+    if isinstance(item, _ItemError):
+        location.append(item.index)
+    return location
+
+
+def parse_mesh_config(raw: Mapping[str, Any]) -> MeshConfig:
+    """Validate the `mesh:*` keys (namespace stripped, values decoded). Raises `ConfigError`."""
+    try:
+        return MeshConfig.model_validate(dict(raw))
+    except ValidationError as errors:
+        first = errors.errors(include_url=False)[0]
+        raise ConfigError(_config_key(_location(first)), _describe(first)) from None
+
+
+def decode_config_value(value: Any) -> Any:
+    """Pulumi passes structured config as JSON text and scalars as plain strings."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def strip_namespace(all_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the `mesh:` keys of a stack's config, without the prefix, values decoded."""
+    prefix = CONFIG_NAMESPACE + ":"
+    return {key[len(prefix) :]: decode_config_value(value) for key, value in all_config.items() if key.startswith(prefix)}

@@ -1,0 +1,47 @@
+"""`MeshCredentials`: every generated secret of the mesh, from `pulumi_random` (stored encrypted in state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+# URL-safe characters only: these passwords end up inside connection strings
+_PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class MeshCredentialsArgs:
+    database_user: str = "mesh"
+    """The application user created in PostgreSQL and RabbitMQ."""
+
+
+class MeshCredentials(pulumi.ComponentResource):
+    postgres_password: pulumi.Output[str]
+    redis_password: pulumi.Output[str]
+    neo4j_password: pulumi.Output[str]
+    rabbitmq_password: pulumi.Output[str]
+    rabbitmq_salt_hex: pulumi.Output[str]
+    grafana_admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("service-mesh:credentials:MeshCredentials", name, None, opts)
+        self.database_user = args.database_user
+        self.postgres_password = self._password(name, "postgres")
+        self.redis_password = self._password(name, "redis")
+        self.neo4j_password = self._password(name, "neo4j")
+        self.rabbitmq_password = self._password(name, "rabbitmq")
+        self.grafana_admin_password = self._password(name, "grafana-admin")
+        # stable salt for RabbitMQ's password hash, so the rendered definitions do not change on every run
+        self.rabbitmq_salt_hex = random.RandomBytes(f"{name}-rabbitmq-salt", length=4, opts=pulumi.ResourceOptions(parent=self)).hex
+        self.register_outputs({})
+
+    def _password(self, name: str, purpose: str) -> pulumi.Output[str]:
+        password = random.RandomPassword(
+            f"{name}-{purpose}",
+            length=_PASSWORD_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(password.result)

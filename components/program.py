@@ -1,0 +1,46 @@
+"""The program: stack config -> validated plan -> `ServiceMesh` -> stack outputs.
+
+`__main__.py` (under `pulumi up`) and `components.synth` (offline, under mocks) both call `build_stack`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.config import parse_mesh_config, strip_namespace
+from components.mesh import ServiceMesh, ServiceMeshArgs
+from components.topology import resolve_services
+
+
+def read_stack_config() -> dict[str, Any]:
+    """Every `mesh:*` key the engine passes to the program (set explicitly, or through PULUMI_CONFIG)."""
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return strip_namespace(merged)
+
+
+@dataclass(frozen=True)
+class StackResult:
+    outputs: dict[str, Any]
+    """The stack outputs, as `__main__.py` exports them."""
+    rendered_files: dict[str, pulumi.Input[str]]
+    """Every config file the stack renders, by its path under build/."""
+
+
+def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
+    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
+    config = parse_mesh_config(raw_config)
+    services = resolve_services(config)
+
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services))
+    outputs = {
+        "accessPoints": mesh.access_points,
+        "services": [service.name for service in services],
+        "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
+    }
+    return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)
