@@ -13,6 +13,7 @@ import pulumi
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, connection_strings
+from components.endpoints import Endpoint, service_endpoints
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
@@ -45,6 +46,7 @@ class ServiceMesh(pulumi.ComponentResource):
     rendered_files: dict[str, pulumi.Input[str]]
     access_points: dict[str, str]
     connection_strings: dict[str, pulumi.Output[str]]
+    endpoints: list[Endpoint]
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -73,6 +75,8 @@ class ServiceMesh(pulumi.ComponentResource):
                 child,
             )
 
+        # what discovery, the gateway and Prometheus find the services by
+        self.endpoints = service_endpoints(args.services)
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
