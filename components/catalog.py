@@ -253,6 +253,20 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             volumes=(DataVolume("data", "/var/lib/rabbitmq"),),
             memory_mb=1024,
         ),
+        # --- the reference backend API (built from backend/ by the stack) ---
+        ServiceSpec(
+            name="backend",
+            kind="core",
+            category="core",
+            image="service-mesh/backend:0.1.0",
+            ports=(Port(8000, 10010),),
+            probe=http_probe("python", 8000, "/health"),
+            check=Check("http", 8000, "/health"),
+            metrics=Metrics(8000),
+            replicable=True,
+            # until the reference backend lands in backend/ there is nothing to build
+            enabled=False,
+        ),
         # --- monitoring ---
         ServiceSpec(
             name="prometheus",
