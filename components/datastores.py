@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
+from components.config import MeshConfig
 from components.credentials import MeshCredentials
 from components.datastore_config import (
     RABBITMQ_CONF_PATH,
@@ -20,9 +21,22 @@ from components.datastore_config import (
     render_rabbitmq_definitions,
     render_redis_conf,
 )
+from components.endpoints import Endpoint
+from components.topology import DeployedService
 
 DATABASE_NAME = "mesh"
 RABBITMQ_VHOST = "mesh"
+
+
+@dataclass
+class WiringContext:
+    """What wiring functions may draw on: the validated config, the deployed services and the mesh's secrets."""
+
+    config: MeshConfig
+    services: list[DeployedService]
+    endpoints: list[Endpoint]
+    credentials: MeshCredentials
+    network_name: pulumi.Output[str]
 
 
 @dataclass
@@ -46,7 +60,8 @@ def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
     return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")
 
 
-def postgres(credentials: MeshCredentials) -> Wiring:
+def postgres(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     return Wiring(
         envs=[
             f"POSTGRES_USER={credentials.database_user}",
@@ -56,7 +71,8 @@ def postgres(credentials: MeshCredentials) -> Wiring:
     )
 
 
-def postgres_exporter(credentials: MeshCredentials) -> Wiring:
+def postgres_exporter(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     return Wiring(
         envs=[
             f"DATA_SOURCE_URI=postgres:5432/{DATABASE_NAME}?sslmode=disable",
@@ -66,7 +82,8 @@ def postgres_exporter(credentials: MeshCredentials) -> Wiring:
     )
 
 
-def redis(credentials: MeshCredentials) -> Wiring:
+def redis(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     conf = pulumi.Output.secret(credentials.redis_password.apply(render_redis_conf))
     return Wiring(
         envs=[secret_env("REDISCLI_AUTH", credentials.redis_password)],
@@ -75,15 +92,18 @@ def redis(credentials: MeshCredentials) -> Wiring:
     )
 
 
-def redis_exporter(credentials: MeshCredentials) -> Wiring:
+def redis_exporter(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     return Wiring(envs=["REDIS_ADDR=redis://redis:6379", secret_env("REDIS_PASSWORD", credentials.redis_password)])
 
 
-def neo4j(credentials: MeshCredentials) -> Wiring:
+def neo4j(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     return Wiring(envs=[secret_env("NEO4J_AUTH", pulumi.Output.concat("neo4j/", credentials.neo4j_password))])
 
 
-def rabbitmq(credentials: MeshCredentials) -> Wiring:
+def rabbitmq(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     definitions = pulumi.Output.secret(
         pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex).apply(
             lambda values: render_rabbitmq_definitions(credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST)
@@ -96,11 +116,12 @@ def rabbitmq(credentials: MeshCredentials) -> Wiring:
     )
 
 
-def grafana(credentials: MeshCredentials) -> Wiring:
+def grafana(context: WiringContext) -> Wiring:
+    credentials = context.credentials
     return Wiring(envs=["GF_SECURITY_ADMIN_USER=admin", secret_env("GF_SECURITY_ADMIN_PASSWORD", credentials.grafana_admin_password)])
 
 
-DATASTORE_WIRING: Mapping[str, Callable[[MeshCredentials], Wiring]] = {
+DATASTORE_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
     "postgres": postgres,
     "postgres-exporter": postgres_exporter,
     "redis": redis,

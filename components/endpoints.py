@@ -29,6 +29,10 @@ class Endpoint:
     blackbox: bool
     category: str
     kind: str
+    route_path: str | None = None
+    """Where the gateway publishes it, when its own entry says so (`/mcp/<name>` for MCP servers)."""
+    service_path: str = "/"
+    """The path on the instance that the gateway forwards that route to."""
 
 
 def service_endpoints(services: list[DeployedService]) -> list[Endpoint]:

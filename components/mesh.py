@@ -12,7 +12,7 @@ import pulumi
 
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
-from components.datastores import DATASTORE_WIRING, Wiring, connection_strings
+from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
@@ -54,10 +54,20 @@ class ServiceMesh(pulumi.ComponentResource):
         self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(), child)
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
 
+        # what discovery, the gateway and Prometheus find the services by
+        self.endpoints = service_endpoints(args.services)
+        context = WiringContext(
+            config=args.config,
+            services=args.services,
+            endpoints=self.endpoints,
+            credentials=self.credentials,
+            network_name=self.networks.mesh_name,
+        )
+
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = DATASTORE_WIRING.get(service.name, lambda _: Wiring())(self.credentials)
+            wiring = DATASTORE_WIRING.get(service.name, lambda _: Wiring())(context)
             needed = [container for dependency in service.spec.depends_on for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
@@ -75,8 +85,6 @@ class ServiceMesh(pulumi.ComponentResource):
                 child,
             )
 
-        # what discovery, the gateway and Prometheus find the services by
-        self.endpoints = service_endpoints(args.services)
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})

@@ -71,7 +71,10 @@ class MeshService(pulumi.ComponentResource):
         volume_args = [
             docker.ContainerVolumeArgs(volume_name=volume.name, container_path=declared.container_path)
             for volume, declared in zip(self.volumes, spec.volumes, strict=True)
-        ] + [docker.ContainerVolumeArgs(host_path=mount.host_path, container_path=mount.container_path, read_only=True) for mount in spec.host_mounts]
+        ] + [
+            docker.ContainerVolumeArgs(host_path=mount.host_path, container_path=mount.container_path, read_only=True)
+            for mount in spec.host_mounts
+        ]
 
         probe = spec.probe
         healthcheck = docker.ContainerHealthcheckArgs(

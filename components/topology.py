@@ -52,7 +52,9 @@ def _apply_override(spec: ServiceSpec, config: MeshConfig) -> DeployedService:
         ports = tuple(replace(port, host=new_host[port.internal]) if port.host is not None else port for port in spec.ports)
     replicas = override.replicas or 1
     if replicas > 1 and not spec.replicable:
-        raise ConfigError(_key(spec.name, "replicas"), f"{spec.name} keeps state or a host port to itself; only stateless services can have replicas")
+        raise ConfigError(
+            _key(spec.name, "replicas"), f"{spec.name} keeps state or a host port to itself; only stateless services can have replicas"
+        )
     spec = replace(
         spec,
         enabled=spec.enabled if override.enabled is None else override.enabled,
