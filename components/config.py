@@ -83,16 +83,16 @@ class ServiceOverride(_Strict):
                 try:
                     check_tcp_port(port)
                 except ValueError as error:
-                    raise _ItemError(index, str(error)) from None
+                    raise _KeyedError((index,), str(error)) from None
         return ports
 
 
-class _ItemError(ValueError):
-    """A list item is wrong: carries its index so the key can name it (`hostPorts[0]`)."""
+class _KeyedError(ValueError):
+    """A value inside the validated field is wrong: carries the rest of the key (`hostPorts[0]`, `portRanges.core`)."""
 
-    def __init__(self, index: int, message: str) -> None:
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
-        self.index = index
+        self.path = path
 
 
 class MeshConfig(_Strict):
@@ -121,17 +121,20 @@ class MeshConfig(_Strict):
             return ranges
         unknown = sorted(set(ranges) - set(DEFAULT_PORT_RANGES))
         if unknown:
-            raise ValueError(f"unknown category {unknown[0]!r} (known: {', '.join(DEFAULT_PORT_RANGES)})")
+            raise _KeyedError((unknown[0],), f"unknown category (known: {', '.join(DEFAULT_PORT_RANGES)})")
         return {**DEFAULT_PORT_RANGES, **ranges}
 
     @field_validator("port_ranges")
     @classmethod
     def _ranges_are_ordered(cls, ranges: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
         for category, (low, high) in ranges.items():
-            check_tcp_port(low)
-            check_tcp_port(high)
+            try:
+                check_tcp_port(low)
+                check_tcp_port(high)
+            except ValueError as error:
+                raise _KeyedError((category,), str(error)) from None
             if low > high:
-                raise ValueError(f"{category}: range start {low} is above its end {high}")
+                raise _KeyedError((category,), f"range start {low} is above its end {high}")
         return ranges
 
     @model_validator(mode="after")
@@ -194,9 +197,9 @@ def _jsonable(value: Any) -> bool:
 def _location(error: Mapping[str, Any]) -> list[str | int]:
     location = [part for part in error["loc"] if part != "[key]"]
     context = error.get("ctx") or {}
-    item = context.get("error")
-    if isinstance(item, _ItemError):
-        location.append(item.index)
+    keyed = context.get("error")
+    if isinstance(keyed, _KeyedError):
+        location.extend(keyed.path)
     return location
 
 

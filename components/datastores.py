@@ -84,7 +84,7 @@ def postgres_exporter(context: WiringContext) -> Wiring:
 
 def redis(context: WiringContext) -> Wiring:
     credentials = context.credentials
-    conf = pulumi.Output.secret(credentials.redis_password.apply(render_redis_conf))
+    conf: pulumi.Output[str] = pulumi.Output.secret(credentials.redis_password.apply(render_redis_conf))
     return Wiring(
         envs=[secret_env("REDISCLI_AUTH", credentials.redis_password)],
         uploads=[upload(REDIS_CONF_PATH, conf)],
@@ -104,7 +104,7 @@ def neo4j(context: WiringContext) -> Wiring:
 
 def rabbitmq(context: WiringContext) -> Wiring:
     credentials = context.credentials
-    definitions = pulumi.Output.secret(
+    definitions: pulumi.Output[str] = pulumi.Output.secret(
         pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex).apply(
             lambda values: render_rabbitmq_definitions(credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST)
         )

@@ -67,7 +67,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = DATASTORE_WIRING.get(service.name, lambda _: Wiring())(context)
+            wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
             needed = [container for dependency in service.spec.depends_on for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(

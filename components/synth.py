@@ -19,6 +19,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import ConfigError
 from components.program import build_stack, read_stack_config
 
 PROJECT = "service-mesh"
@@ -97,7 +98,8 @@ class Registration:
 
     @property
     def plain(self) -> dict[str, Any]:
-        return reveal(self.props)
+        plain: dict[str, Any] = reveal(self.props)
+        return plain
 
     def secret_paths(self) -> set[str]:
         return set(secret_paths(self.props))
@@ -201,7 +203,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
                 Registration(
@@ -257,8 +259,14 @@ def _mark_nested(resolved: Any, original: Any) -> Any:
     return resolved
 
 
-def synthesize(raw_config: Mapping[str, Any] | None = None, *, stack: str = "dev", secret_keys: tuple[str, ...] = ()) -> Capture:
-    """Run the program under mocks with these `mesh:*` values (no prefix). Raises `ConfigError`."""
+def try_synthesize(
+    raw_config: Mapping[str, Any] | None = None, *, stack: str = "dev", secret_keys: tuple[str, ...] = ()
+) -> tuple[Capture, ConfigError | None]:
+    """Run the program under mocks with these `mesh:*` values (no prefix).
+
+    Returns what was registered and the config error that stopped the program, if any
+    (a config error must stop it before anything is registered).
+    """
     monitor = RecordingMonitor(MeshMocks())
     settings.ROOT.set(None)
     set_all_config(_engine_config(raw_config or {}), [f"mesh:{key}" for key in secret_keys])
@@ -269,8 +277,19 @@ def synthesize(raw_config: Mapping[str, Any] | None = None, *, stack: str = "dev
     def program() -> None:
         result["stack"] = build_stack(read_stack_config())
 
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except ConfigError as error:
+        return Capture(resources=list(monitor.registrations)), error
     stack_result = result["stack"]
     outputs = {key: _resolve(value) for key, value in stack_result.outputs.items()}
     rendered = {path: reveal(_resolve(content)) for path, content in stack_result.rendered_files.items()}
-    return Capture(resources=list(monitor.registrations), outputs=outputs, rendered_files=rendered)
+    return Capture(resources=list(monitor.registrations), outputs=outputs, rendered_files=rendered), None
+
+
+def synthesize(raw_config: Mapping[str, Any] | None = None, *, stack: str = "dev", secret_keys: tuple[str, ...] = ()) -> Capture:
+    """Like `try_synthesize`, raising the `ConfigError` if the config is wrong."""
+    capture, error = try_synthesize(raw_config, stack=stack, secret_keys=secret_keys)
+    if error is not None:
+        raise error
+    return capture

@@ -1,0 +1,88 @@
+"""Every user mistake in the stack config: one line naming the key, and nothing registered."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.config import DEFAULT_PORT_RANGES, parse_mesh_config
+from components.synth import try_synthesize
+
+MISTAKES = [
+    ({"services": {"redis": {"hostPorts": [70000]}}}, "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"),
+    ({"services": {"redis": {"hostPorts": ["abc"]}}}, 'mesh:services.redis.hostPorts[0]: expected an integer, got "abc"'),
+    ({"services": {"redis": {"memoryMb": "lots"}}}, 'mesh:services.redis.memoryMb: expected an integer, got "lots"'),
+    ({"services": {"redis": {"enabled": "maybe"}}}, 'mesh:services.redis.enabled: expected true or false, got "maybe"'),
+    ({"services": {"redis": {"hostPorts": [20000]}}}, "mesh:services.redis.hostPorts[0]: 20000 is outside the core range 10000-10099"),
+    (
+        {"services": {"redis": {"hostPorts": [10000]}}},
+        "mesh:services.redis.hostPorts[0]: host port 10000 is used by both redis and postgres",
+    ),
+    ({"services": {"redsi": {}}}, "mesh:services.redsi: unknown service"),
+    ({"services": {"redis": {"hostPort": [10001]}}}, "mesh:services.redis.hostPort: unknown key"),
+    ({"bogus": True}, "mesh:bogus: unknown key"),
+    ({"services": {"redis": {"image": "redis"}}}, "mesh:services.redis.image: image 'redis' has no tag"),
+    ({"services": {"redis": {"image": "redis:latest"}}}, "mesh:services.redis.image: image 'redis:latest' uses 'latest'"),
+    ({"bindAddress": "localhost"}, "mesh:bindAddress: 'localhost' is not an IP address"),
+    ({"bindAddress": "127.0.0.300"}, "mesh:bindAddress: '127.0.0.300' is not an IP address"),
+    ({"services": {"neo4j": {"hostPorts": [10050]}}}, "mesh:services.neo4j.hostPorts: neo4j publishes 2 port(s) (7474, 7687)"),
+    ({"services": {"redis": {"replicas": 2}}}, "mesh:services.redis.replicas: redis keeps state"),
+    ({"services": {"redis": {"enabled": False}}}, "mesh:services.redis.enabled: redis-exporter needs redis"),
+    ({"portRanges": {"core": [10099, 10000]}}, "mesh:portRanges.core: range start 10099 is above its end 10000"),
+    ({"portRanges": {"gpu": [1, 2]}}, "mesh:portRanges.gpu: unknown category"),
+]
+
+
+@pytest.mark.parametrize(("raw_config", "expected"), MISTAKES, ids=[expected.split(":")[1] for _, expected in MISTAKES])
+def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing(raw_config, expected):
+    capture, error = try_synthesize(raw_config)
+    assert error is not None
+    message = str(error)
+    assert message.startswith(expected)
+    assert "\n" not in message
+    assert capture.resources == []
+
+
+def test_a_port_collision_names_both_services_and_blames_the_key_the_user_set():
+    _, error = try_synthesize({"services": {"postgres": {"hostPorts": [10001]}}})
+    assert str(error) == "mesh:services.postgres.hostPorts[0]: host port 10001 is used by both postgres and redis"
+
+
+def test_defaults_reproduce_the_documented_port_ranges():
+    config = parse_mesh_config({})
+    assert config.port_ranges == DEFAULT_PORT_RANGES
+    assert config.bind_address == "127.0.0.1"
+    assert config.proxy_bind_address == "127.0.0.1"
+
+
+@settings(max_examples=60, deadline=None)
+@given(port=st.integers())
+def test_any_integer_host_port_is_accepted_exactly_when_it_is_a_tcp_port(port):
+    try:
+        parse_mesh_config({"services": {"redis": {"hostPorts": [port]}}})
+    except ValueError as error:
+        assert not 1 <= port <= 65535
+        assert str(error) == f"mesh:services.redis.hostPorts[0]: {port} is not a TCP port (1-65535)"
+    else:
+        assert 1 <= port <= 65535
+
+
+@settings(max_examples=40, deadline=None)
+@given(port=st.integers(min_value=1, max_value=65535))
+def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(port):
+    from components.catalog import CATALOG
+    from components.config import ConfigError
+    from components.topology import resolve_services
+
+    taken = {p.host for spec in CATALOG.values() if spec.enabled and spec.name != "redis" for p in spec.published_ports}
+    config = parse_mesh_config({"services": {"redis": {"hostPorts": [port]}}})
+    try:
+        services = resolve_services(config)
+    except ConfigError as error:
+        assert port in taken or not 10000 <= port <= 10099
+        assert error.key == "mesh:services.redis.hostPorts[0]"
+    else:
+        assert port not in taken and 10000 <= port <= 10099
+        redis = next(service for service in services if service.name == "redis")
+        assert redis.spec.ports[0].host == port

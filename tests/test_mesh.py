@@ -1,0 +1,193 @@
+"""The default stack, as the program registers it: every service healthy-gated, bound, retained, secret."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from components.catalog import CATALOG
+from components.config import DEFAULT_PORT_RANGES
+from components.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
+
+CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)
+
+
+def host_containers(capture: Capture) -> list[Registration]:
+    return [r for r in capture.all(CONTAINER) if r.label("mesh.service") in CATALOG]
+
+
+def test_the_default_stack_runs_at_least_twenty_containers_one_per_enabled_catalog_service(plan):
+    enabled = {name for name, spec in CATALOG.items() if spec.enabled}
+    assert len(enabled) >= 20
+    assert {r.label("mesh.service") for r in host_containers(plan)} == enabled
+
+
+def test_every_container_has_a_healthcheck_and_is_waited_on(plan):
+    for container in plan.all(CONTAINER):
+        props = container.plain
+        assert props["healthcheck"]["tests"][0] in {"CMD", "CMD-SHELL"}, container.name
+        assert props["healthcheck"]["tests"][1:], container.name
+        assert props["wait"] is True, container.name
+        assert props["waitTimeout"] > 0, container.name
+
+
+def test_every_published_port_binds_to_the_bind_address_and_lies_in_its_category_range(plan):
+    for container in host_containers(plan):
+        low, high = DEFAULT_PORT_RANGES[str(container.label("mesh.category"))]
+        for port in container.plain.get("ports") or []:
+            assert port["ip"] == "127.0.0.1", container.name
+            assert low <= port["external"] <= high, (container.name, port)
+
+
+def test_the_bind_address_from_config_reaches_every_published_port(synth):
+    capture = synth({"bindAddress": "192.0.2.10"})
+    ips = {port["ip"] for container in host_containers(capture) for port in container.plain.get("ports") or []}
+    assert ips == {"192.0.2.10"}
+
+
+def test_no_two_services_share_a_host_port(plan):
+    owners: dict[int, str] = {}
+    for container in plan.all(CONTAINER):
+        for port in container.plain.get("ports") or []:
+            assert port["external"] not in owners, (container.name, owners.get(port["external"]))
+            owners[port["external"]] = container.name
+    assert len(owners) >= 20
+
+
+def test_data_volumes_are_retained_and_containers_are_replaced_delete_first(plan):
+    volumes = plan.all(VOLUME)
+    assert {v.plain["name"] for v in volumes} >= {
+        "sutazai-postgres-data",
+        "sutazai-redis-data",
+        "sutazai-neo4j-data",
+        "sutazai-qdrant-data",
+    }
+    assert all(volume.retain_on_delete for volume in volumes)
+    assert all(container.delete_before_replace for container in plan.all(CONTAINER))
+
+
+def test_each_data_volume_is_mounted_where_the_image_keeps_its_data(plan):
+    mounts = {
+        container.label("mesh.service"): {
+            v["volumeName"]: v["containerPath"] for v in container.plain.get("volumes") or [] if "volumeName" in v
+        }
+        for container in host_containers(plan)
+    }
+    assert mounts["postgres"] == {"sutazai-postgres-data": "/var/lib/postgresql/data"}
+    assert mounts["redis"] == {"sutazai-redis-data": "/data"}
+    assert mounts["qdrant"] == {"sutazai-qdrant-data": "/qdrant/storage"}
+
+
+def test_postgres_18_gets_its_volume_at_the_new_data_root(synth):
+    capture = synth({"services": {"postgres": {"image": "postgres:18.1-alpine"}}})
+    volumes = capture.one(CONTAINER, "postgres").plain["volumes"]
+    assert volumes == [{"volumeName": "sutazai-postgres-data", "containerPath": "/var/lib/postgresql"}]
+
+
+def test_every_container_is_hardened_limited_and_restarted(plan):
+    for container in plan.all(CONTAINER):
+        props = container.plain
+        assert props["restart"] == "unless-stopped", container.name
+        assert props["memory"] > 0, container.name
+        if not props.get("privileged"):
+            assert "no-new-privileges:true" in props["securityOpts"], container.name
+
+
+def test_every_service_joins_the_mesh_network_under_its_own_name(plan):
+    network = plan.one(NETWORK, "mesh-networks-mesh").plain["name"]
+    assert network == "sutazai-network"
+    for container in host_containers(plan):
+        (attachment,) = container.plain["networksAdvanced"]
+        assert attachment["name"] == network
+        assert container.label("mesh.service") in attachment["aliases"]
+
+
+def test_images_are_pinned_and_pulled_once_per_service(plan):
+    images = [image.plain["name"] for image in plan.all(REMOTE_IMAGE)]
+    assert len(images) == len(set(images))
+    for image in images:
+        tag = image.rsplit("/", 1)[-1].partition(":")[2]
+        assert tag and tag != "latest", image
+
+
+def test_every_credential_in_a_container_environment_is_a_secret(plan):
+    checked = 0
+    for container in plan.all(CONTAINER):
+        props = container.props
+        envs = props.get("envs")
+        for entry in (envs.value if isinstance(envs, Secret) else envs) or []:
+            name = (entry.value if isinstance(entry, Secret) else entry).split("=", 1)[0]
+            if CREDENTIAL_NAME.search(name):
+                assert isinstance(envs, Secret) or isinstance(entry, Secret), (container.name, name)
+                checked += 1
+    assert checked >= 6  # postgres, exporter, redis, redis-exporter, neo4j, grafana
+
+
+def test_rendered_files_carrying_passwords_are_secret_uploads(plan):
+    redis_uploads = plan.one(CONTAINER, "redis").props["uploads"]
+    assert isinstance(redis_uploads, Secret) or isinstance(redis_uploads[0]["content"], Secret)
+    rabbit = plan.one(CONTAINER, "rabbitmq")
+    assert any(path.startswith("uploads") for path in rabbit.secret_paths())
+
+
+def test_connection_strings_are_secret_stack_outputs(plan):
+    strings = plan.outputs["connectionStrings"]
+    assert isinstance(strings, Secret)
+    assert set(strings.value) == {"postgres", "redis", "neo4j", "rabbitmq"}
+    assert strings.value["postgres"].startswith("postgresql://mesh:")
+    assert strings.value["postgres"].endswith("@postgres:5432/mesh")
+
+
+def test_outputs_list_access_points_and_deployed_services(plan):
+    assert plan.outputs["accessPoints"]["postgres"] == "postgresql://127.0.0.1:10000"
+    assert plan.outputs["accessPoints"]["kong.proxy"] == "http://127.0.0.1:10005"
+    assert plan.outputs["services"] == [name for name, spec in CATALOG.items() if spec.enabled]
+
+
+def test_disabling_a_service_removes_every_resource_it_had(plan, synth):
+    capture = synth({"services": {"redis": {"enabled": False}, "redis-exporter": {"enabled": False}}})
+    assert capture.all(name="redis") == [] and capture.all(name="redis-exporter") == []
+    assert not [r for r in capture.resources if r.name.startswith("redis")]
+    assert "redis" not in capture.outputs["services"]
+    assert "redis" not in capture.outputs["connectionStrings"].value
+    assert len(plan.resources) - len(capture.resources) == len([r for r in plan.resources if r.name.startswith("redis")])
+
+
+def test_optional_ollama_is_off_by_default_and_deployable_on_request(plan, synth):
+    assert plan.all(CONTAINER, "ollama") == []
+    capture = synth({"services": {"ollama": {"enabled": True}}})
+    assert capture.one(CONTAINER, "ollama").plain["ports"][0]["external"] == 10104
+
+
+def test_replicas_each_get_a_container_with_their_own_alias_behind_the_shared_one(synth):
+    capture = synth({"services": {"blackbox-exporter": {"replicas": 3}}})
+    replicas = [capture.one(CONTAINER, name) for name in ("blackbox-exporter", "blackbox-exporter-2", "blackbox-exporter-3")]
+    aliases = [r.plain["networksAdvanced"][0]["aliases"] for r in replicas]
+    assert aliases == [
+        ["blackbox-exporter", "blackbox-exporter-1"],
+        ["blackbox-exporter", "blackbox-exporter-2"],
+        ["blackbox-exporter", "blackbox-exporter-3"],
+    ]
+    # one host port cannot serve three containers: the extra replicas are reached on the mesh network
+    assert [bool(r.plain.get("ports")) for r in replicas] == [True, False, False]
+
+
+def test_overrides_change_image_limits_and_ports(synth):
+    capture = synth({"services": {"redis": {"image": "redis:8.0-alpine", "memoryMb": 256, "cpus": 0.5, "hostPorts": [10050]}}})
+    assert capture.one(REMOTE_IMAGE, "redis-image").plain["name"] == "redis:8.0-alpine"
+    redis = capture.one(CONTAINER, "redis").plain
+    assert (redis["memory"], redis["cpus"], redis["ports"][0]["external"]) == (256, "0.5", 10050)
+
+
+def test_exporters_start_after_the_database_they_watch(plan):
+    postgres = plan.one(CONTAINER, "postgres")
+    assert postgres.urn in plan.one(CONTAINER, "postgres-exporter").dependencies
+    assert plan.one(CONTAINER, "redis").urn in plan.one(CONTAINER, "redis-exporter").dependencies
+
+
+def test_rendered_rabbitmq_definitions_are_loaded_through_rabbitmq_conf(plan):
+    conf = plan.rendered_files["rabbitmq/rabbitmq.conf"]
+    assert "load_definitions = /etc/rabbitmq/definitions.json" in conf.splitlines()
+    definitions = json.loads(plan.rendered_files["rabbitmq/definitions.json"])
+    assert definitions["users"][0]["name"] == "mesh"
+    assert definitions["permissions"][0]["vhost"] == "mesh"

@@ -1,0 +1,83 @@
+"""`make plan`: synthesize a stack offline under mocks, print its resources, write every rendered file to build/.
+
+Exits 2 with the one-line config error when the stack config is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from components.config import ConfigError
+from components.stack_file import read_stack_file
+from components.synth import CONTAINER, Capture, Secret, synthesize
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, Secret):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def write_build(capture: Capture, out: Path) -> list[Path]:
+    """Every rendered file under `out`, plus plan.json: the registrations with secrets masked."""
+    written = []
+    for relative, content in sorted(capture.rendered_files.items()):
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        written.append(path)
+    resources = [
+        {"type": r.type, "name": r.name, "parent": r.parent, "dependencies": sorted(r.dependencies), "props": _masked(r.props)}
+        for r in sorted(capture.resources, key=lambda r: r.urn)
+    ]
+    plan_file = out / "plan.json"
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    plan_file.write_text(json.dumps({"resources": resources, "outputs": _masked(capture.outputs)}, indent=2, sort_keys=True) + "\n")
+    written.append(plan_file)
+    return written
+
+
+def print_plan(capture: Capture) -> None:
+    names = {r.urn: r.name for r in capture.resources}
+    rows = sorted(capture.resources, key=lambda r: (r.parent, r.type, r.name))
+    width = max(len(r.type) for r in rows)
+    print(f"{'TYPE':<{width}}  {'NAME':<40}  PARENT")
+    for r in rows:
+        print(f"{r.type:<{width}}  {r.name:<40}  {names.get(r.parent, 'stack')}")
+    containers = capture.all(CONTAINER)
+    healthy = [c for c in containers if (c.plain.get("healthcheck") or {}).get("tests")]
+    print()
+    print(
+        f"{len(capture.resources)} resources: "
+        + ", ".join(f"{n} {t.rsplit(':', 1)[-1]}" for t, n in sorted(Counter(r.type for r in rows).items()))
+    )
+    print(f"{len(containers)} containers, {len(healthy)} with a healthcheck")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("Pulumi.dev.yaml"), help="stack config file (default: Pulumi.dev.yaml)")
+    parser.add_argument("--out", type=Path, default=Path("build"), help="where rendered files go (default: build/)")
+    args = parser.parse_args(argv)
+    try:
+        raw_config, secret_keys = read_stack_file(args.config)
+        capture = synthesize(raw_config, stack=args.config.stem.removeprefix("Pulumi."), secret_keys=secret_keys)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print_plan(capture)
+    written = write_build(capture, args.out)
+    print(f"wrote {len(written)} files under {args.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
