@@ -39,7 +39,7 @@ stack: venv prerequisites
 	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
 
 up: stack ## Deploy (or update) the mesh on the local Docker engine, no prompts
-	pulumi up --yes --skip-preview=false --non-interactive --stack $(STACK)
+	pulumi up --yes --non-interactive --stack $(STACK)
 
 preview: stack ## Show what `make up` would change, with the policy pack
 	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies

@@ -92,8 +92,10 @@ class ServiceSpec:
     enabled: bool = True
     privileged: bool = False
     user: str | None = None
-    depends_on: tuple[str, ...] = field(default=())
-    """Services this one cannot start without (it fails its healthcheck until they answer)."""
+    needs: tuple[str, ...] = field(default=())
+    """Services without which this one is pointless (config refuses to disable them alone)."""
+    starts_after: tuple[str, ...] = field(default=())
+    """Services whose containers must be healthy first, because this one's healthcheck cannot pass before."""
 
     @property
     def published_ports(self) -> tuple[Port, ...]:
@@ -216,7 +218,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             metrics=Metrics(8080),
             env=(("CONSUL_HTTP_ADDR", "consul:8500"),),
             memory_mb=128,
-            depends_on=("consul",),
+            needs=("consul",),
+            starts_after=("consul",),
         ),
         ServiceSpec(
             name="kong",
@@ -376,7 +379,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 9187, "/metrics"),
             metrics=Metrics(9187),
             memory_mb=128,
-            depends_on=("postgres",),
+            needs=("postgres",),
         ),
         ServiceSpec(
             name="redis-exporter",
@@ -389,7 +392,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 9121, "/health"),
             metrics=Metrics(9121),
             memory_mb=128,
-            depends_on=("redis",),
+            needs=("redis",),
         ),
         ServiceSpec(
             name="jaeger",
@@ -424,7 +427,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:
                 "--storage.path=/var/lib/alloy/data",
                 "/etc/alloy/config.alloy",
             ),
-            depends_on=("loki",),
+            needs=("loki",),
         ),
         # --- AI runtime, off unless enabled ---
         ServiceSpec(

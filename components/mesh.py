@@ -68,7 +68,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.rendered_files = {}
         for service in args.services:
             wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
-            needed = [container for dependency in service.spec.depends_on for container in self.services[dependency].containers]
+            needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
                 service.name,

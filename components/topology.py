@@ -102,7 +102,7 @@ def _check_collisions(services: list[DeployedService]) -> None:
 def _check_dependencies(services: list[DeployedService]) -> None:
     names = {service.name for service in services}
     for service in services:
-        for needed in service.spec.depends_on:
+        for needed in service.spec.needs:
             if needed not in names:
                 raise ConfigError(_key(needed, "enabled"), f"{service.name} needs {needed}; disable {service.name} too or keep {needed}")
 
