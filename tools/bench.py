@@ -1,0 +1,45 @@
+"""`make bench`: program overhead, scaling, deployment parallelism, determinism, test-suite time.
+
+Prints a table with each figure beside its target and writes build/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components import bench
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="runs per timing (median), default 5")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    parser.add_argument("--out", type=Path, default=Path("build"))
+    parser.add_argument("--child", choices=["import", "synth", "dump", "modules"], help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        modules = json.loads(sys.stdin.read() or "[]")
+        print(json.dumps(bench.child_main(args.child, args.scale, modules)))
+        return 0
+
+    report = bench.BenchReport()
+    report.overhead = bench.measure_overhead(args.rounds)
+    report.scaling = bench.measure_scaling(tuple(sorted(bench.SCALE_FACTORS)), max(1, args.rounds // 2))
+    report.parallelism = bench.measure_parallelism()
+    report.determinism = bench.measure_determinism(args.out / "bench")
+    if not args.skip_tests:
+        report.test_suite = bench.measure_test_suite()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(bench.as_json(report))
+    print(bench.format_table(report))
+    print(f"\nwrote {args.out / 'bench.json'}")
+    return 0 if bench.report_met(report) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
