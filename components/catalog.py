@@ -158,7 +158,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             category="core",
             image="neo4j:5.26-community",
             ports=(Port(7474, 10002, "http"), Port(7687, 10003, "bolt")),
-            probe=Probe(("CMD", "wget", "-q", "-T", "4", "-O", "/dev/null", "http://127.0.0.1:7474"), "wget", start_period_s=60),
+            # Debian-based image: bash is certain, wget is not promised across tags
+            probe=http_probe("bash", 7474, "/", start_period_s=60),
             check=Check("http", 7474, "/"),
             blackbox=True,
             volumes=(DataVolume("data", "/data"), DataVolume("logs", "/logs")),
