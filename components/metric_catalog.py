@@ -1,0 +1,59 @@
+"""Which metric names each exporter of the mesh really produces, with the upstream page that lists them.
+
+Keyed by the catalog service that exposes them (a service with `metrics` in the catalog is scraped,
+the blackbox exporter probes the `blackbox` ones). Dashboards (and alert rules) may only query
+names listed here for a deployed exporter; tests hold them to it. Pure: no Pulumi.
+"""
+
+from __future__ import annotations
+
+SERVICE_LABEL = "service"
+"""The label every scraped and probed series carries: the catalog (and Consul) name of the service it is about."""
+
+CONSUL_HEALTH_LABEL = "consul_health"
+"""On targets discovered through Consul: the service's aggregated check status (`__meta_consul_health`)."""
+
+EXPORTER_METRICS: dict[str, frozenset[str]] = {
+    # Series Prometheus itself records for every scrape target (the `prometheus` service is the scraper):
+    # https://prometheus.io/docs/concepts/jobs_instances/#automatically-generated-labels-and-time-series
+    "prometheus": frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"}),
+    # https://github.com/prometheus/blackbox_exporter#prometheus-configuration (probe_* of every probe)
+    "blackbox-exporter": frozenset({"probe_success", "probe_duration_seconds", "probe_http_status_code"}),
+    # Kong 3.x prometheus plugin (latency and upstream health need `latency_metrics`/`upstream_health_metrics`):
+    # https://developer.konghq.com/plugins/prometheus/#metrics
+    "kong": frozenset(
+        {
+            "kong_http_requests_total",
+            "kong_request_latency_ms_bucket",
+            "kong_upstream_latency_ms_bucket",
+            "kong_kong_latency_ms_bucket",
+            "kong_bandwidth_bytes",
+            "kong_upstream_target_health",
+            "kong_nginx_connections_total",
+        }
+    ),
+    # https://github.com/prometheus-community/postgres_exporter (pg_up; pg_stat_database_* and
+    # pg_database_size_bytes from the default `database` and `stat_database` collectors)
+    "postgres-exporter": frozenset(
+        {
+            "pg_up",
+            "pg_stat_database_numbackends",
+            "pg_stat_database_xact_commit",
+            "pg_stat_database_xact_rollback",
+            "pg_database_size_bytes",
+        }
+    ),
+    # https://github.com/oliver006/redis_exporter#whats-exported (INFO fields, prefixed redis_)
+    "redis-exporter": frozenset(
+        {"redis_up", "redis_connected_clients", "redis_memory_used_bytes", "redis_commands_processed_total", "redis_keyspace_hits_total"}
+    ),
+    # https://qdrant.tech/documentation/guides/monitoring/ (the /metrics endpoint)
+    "qdrant": frozenset({"collections_total", "rest_responses_total"}),
+    # https://www.rabbitmq.com/docs/prometheus (aggregated metrics, the default of rabbitmq_prometheus)
+    "rabbitmq": frozenset({"rabbitmq_queue_messages_ready", "rabbitmq_queue_messages_unacked", "rabbitmq_connections"}),
+    # Jaeger v2 is an OpenTelemetry Collector: its internal telemetry on :8888
+    # https://opentelemetry.io/docs/collector/internal-telemetry/#lists-of-internal-metrics
+    "jaeger": frozenset({"otelcol_receiver_accepted_spans_total", "otelcol_receiver_refused_spans_total"}),
+    # https://grafana.com/docs/loki/latest/operations/meta-monitoring/ (distributor metrics)
+    "loki": frozenset({"loki_distributor_lines_received_total", "loki_distributor_bytes_received_total"}),
+}
