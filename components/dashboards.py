@@ -21,6 +21,7 @@ from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueGrap
 from components.datasources import LOKI_UID, PROMETHEUS_UID
 from components.endpoints import Endpoint
 from components.metric_catalog import CONSUL_HEALTH_LABEL, SERVICE_LABEL
+from components.telemetry_files import LOG_SERVICE_LABEL
 
 OVERVIEW_UID = "mesh-overview"
 DATABASES_UID = "mesh-databases"
@@ -269,7 +270,7 @@ def overview(endpoints: Sequence[Endpoint], deployed: set[str]) -> DashboardSpec
         _kong_panels(board)
     if "loki" in deployed:
         board.row("Logs")
-        board.logs("Errors across the mesh", f'{{{SERVICE_LABEL}=~".+"}} |~ "(?i)(error|fatal|panic)"')
+        board.logs("Errors across the mesh", f'{{{LOG_SERVICE_LABEL}=~".+"}} |~ "(?i)(error|fatal|panic)"')
     return board.spec()
 
 
@@ -380,7 +381,7 @@ def gateway(deployed: set[str]) -> DashboardSpec:
         )
     if "loki" in deployed:
         board.row("Logs")
-        board.logs("Kong logs", f'{{{SERVICE_LABEL}="kong"}}')
+        board.logs("Kong logs", f'{{{LOG_SERVICE_LABEL}="kong"}}')
     return board.spec()
 
 

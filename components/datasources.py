@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from components.metric_catalog import SERVICE_LABEL
+from components.telemetry_files import LOG_SERVICE_LABEL
 
 PROMETHEUS_UID = "prometheus"
 LOKI_UID = "loki"
@@ -82,7 +82,7 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
                     "spanEndTimeShift": "5m",
                     "filterByTraceID": True,
                     "filterBySpanID": False,
-                    "tags": [{"key": "service.name", "value": SERVICE_LABEL}],
+                    "tags": [{"key": "service.name", "value": LOG_SERVICE_LABEL}],
                 },
                 "nodeGraph": {"enabled": True},
             },

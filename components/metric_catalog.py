@@ -7,8 +7,9 @@ names listed here for a deployed exporter; tests hold them to it. Pure: no Pulum
 
 from __future__ import annotations
 
-SERVICE_LABEL = "service"
-"""The label every scraped and probed series carries: the catalog (and Consul) name of the service it is about."""
+SERVICE_LABEL = "mesh_service"
+"""The target label every scraped and probed series carries: the catalog (and Consul) name of the service it is
+about. Not `service`: Kong's own series carry `service` (the Kong service), which a target label would rename."""
 
 CONSUL_HEALTH_LABEL = "consul_health"
 """On targets discovered through Consul: the service's aggregated check status (`__meta_consul_health`)."""
@@ -19,7 +20,8 @@ EXPORTER_METRICS: dict[str, frozenset[str]] = {
     "prometheus": frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"}),
     # https://github.com/prometheus/blackbox_exporter#prometheus-configuration (probe_* of every probe)
     "blackbox-exporter": frozenset({"probe_success", "probe_duration_seconds", "probe_http_status_code"}),
-    # Kong 3.x prometheus plugin (latency and upstream health need `latency_metrics`/`upstream_health_metrics`):
+    # Kong 3.x prometheus plugin; these need its `status_code_metrics`, `latency_metrics`, `bandwidth_metrics`
+    # and `upstream_health_metrics` options on (all off by default since 3.0):
     # https://developer.konghq.com/plugins/prometheus/#metrics
     "kong": frozenset(
         {

@@ -10,8 +10,6 @@ from typing import Any
 
 import yaml
 
-from components.metric_catalog import SERVICE_LABEL
-
 LOKI_CONFIG_PATH = "/etc/loki/local-config.yaml"
 LOKI_DATA_DIR = "/loki"
 LOKI_HTTP_PORT = 3100
@@ -23,10 +21,13 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 JAEGER_CONFIG_PATH = "/etc/jaeger/config.yaml"
 JAEGER_PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "health": 13133, "metrics": 8888, "ui": 16686, "query_grpc": 16685}
 
+LOG_SERVICE_LABEL = "service"
+"""The Loki stream label naming the catalog service a log line comes from (trace -> logs looks it up)."""
+
 # Container label (set by MeshService) -> Loki stream label. Docker SD exposes `mesh.service` as
 # `__meta_docker_container_label_mesh_service` (non-alphanumerics become underscores).
 LOG_LABELS: dict[str, str] = {
-    "mesh.service": SERVICE_LABEL,
+    "mesh.service": LOG_SERVICE_LABEL,
     "mesh.instance": "instance",
     "mesh.kind": "kind",
 }

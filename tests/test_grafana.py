@@ -19,6 +19,8 @@ from components.dashboards import OVERVIEW_UID
 from components.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
 from components.metric_catalog import EXPORTER_METRICS, SERVICE_LABEL
 from components.synth import CONTAINER, Capture, Registration
+from components.telemetry_config import TelemetryConfig, grafana_url
+from components.telemetry_files import LOG_SERVICE_LABEL
 
 PROVIDER = "pulumi:providers:grafana"
 DATASOURCE = "grafana:oss/dataSource:DataSource"
@@ -83,7 +85,10 @@ def test_grafana_provider_depends_on_the_grafana_container(plan: Capture) -> Non
 
 def test_grafana_provider_is_configured_from_stable_values(plan: Capture, synth: Callable[..., Capture]) -> None:
     assert provider(plan).plain["url"] == "http://127.0.0.1:10201"
-    assert provider(synth({"bindAddress": "0.0.0.0"})).plain["url"] == "http://127.0.0.1:10201"
+    # bound to every address, Grafana is still reached on loopback; bound to one, on that one
+    assert grafana_url(TelemetryConfig(), "0.0.0.0", 10201) == "http://127.0.0.1:10201"
+    assert grafana_url(TelemetryConfig(), "192.0.2.10", 10201) == "http://192.0.2.10:10201"
+    assert grafana_url(TelemetryConfig(), "::1", 10201) == "http://[::1]:10201"
     assert provider(synth({"services": {"grafana": {"hostPorts": [10250]}}})).plain["url"] == "http://127.0.0.1:10250"
     assert provider(synth({"telemetry": {"grafanaUrl": "https://grafana.example:3000/"}})).plain["url"] == "https://grafana.example:3000"
 
@@ -144,8 +149,8 @@ def test_a_trace_jumps_to_its_service_logs_in_loki(plan: Capture) -> None:
     assert links["datasourceUid"] == LOKI_UID
     assert links["filterByTraceID"] is True
     # the span's service.name is looked up as the Loki label Alloy puts on every log line
-    assert {"key": "service.name", "value": SERVICE_LABEL} in links["tags"]
-    assert f'target_label  = "{SERVICE_LABEL}"' in plan.rendered_files["alloy/config.alloy"]
+    assert {"key": "service.name", "value": LOG_SERVICE_LABEL} in links["tags"]
+    assert f'target_label  = "{LOG_SERVICE_LABEL}"' in plan.rendered_files["alloy/config.alloy"]
 
 
 def test_a_trace_id_in_a_log_line_links_back_to_jaeger(plan: Capture) -> None:
@@ -228,11 +233,11 @@ def test_the_overview_covers_services_consul_gateway_circuit_and_mcp(plan: Captu
     overview = dashboards(plan)[OVERVIEW_UID]
     exprs = " ".join(target["expr"] for panel in panels(overview) for target in panel["targets"])
     for scraped in [name for name in plan.outputs["services"] if CATALOG[name].metrics is not None]:
-        assert f'up{{service="{scraped}"}}' in exprs
+        assert f'up{{{SERVICE_LABEL}="{scraped}"}}' in exprs
     assert 'consul_health="passing"' in exprs
     assert "kong_http_requests_total" in exprs and 'code=~"5.."' in exprs and "kong_request_latency_ms_bucket" in exprs
     assert 'kong_upstream_target_health{state="unhealthy"}' in exprs
-    assert 'probe_success{service=~"mcp-.+"}' in exprs
+    assert f'probe_success{{{SERVICE_LABEL}=~"mcp-.+"}}' in exprs
     circuit = next(panel for panel in panels(overview) if "circuit" in panel["title"])
     assert circuit["fieldConfig"]["defaults"]["mappings"][0]["options"]["1"]["text"] == "open"
 
@@ -253,7 +258,7 @@ def test_a_new_service_with_metrics_appears_on_the_overview_with_no_other_code(
     monkeypatch.setitem(CATALOG, "billing", billing)
     overview = dashboards(synth())[OVERVIEW_UID]
     up_panel = next(panel for panel in panels(overview) if panel["title"].startswith("Scrape target up"))
-    assert {"expr": 'min(up{service="billing"})', "legendFormat": "billing"}.items() <= next(
+    assert {"expr": f'min(up{{{SERVICE_LABEL}="billing"}})', "legendFormat": "billing"}.items() <= next(
         target for target in up_panel["targets"] if target["legendFormat"] == "billing"
     ).items()
 
