@@ -287,3 +287,60 @@ def test_telemetry_mistakes_are_one_line_config_errors(synth: Callable[..., Capt
         synth({"telemetry": telemetry})
     assert error.value.key == key
     assert "\n" not in str(error.value)
+
+
+def _panel_expr(plan: Capture, dashboard_uid: str, title_start: str, legend: str | None = None) -> str:
+    panel = next(panel for panel in panels(dashboards(plan)[dashboard_uid]) if panel["title"].startswith(title_start))
+    return str(next(target["expr"] for target in panel["targets"] if legend is None or target["legendFormat"] == legend))
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus package) is not installed")
+def test_overview_panels_show_circuit_consul_health_and_error_ratio_on_real_series(plan: Capture, tmp_path: Path) -> None:
+    """promtool evaluates the overview's own queries over series shaped like the exporters' output."""
+    circuit = _panel_expr(plan, OVERVIEW_UID, "Upstream circuit state")
+    consul = _panel_expr(plan, OVERVIEW_UID, "Consul health", legend="kong")
+    errors = _panel_expr(plan, OVERVIEW_UID, "Kong 5xx ratio")
+    kong = f'{SERVICE_LABEL}="kong"'
+    cases = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    # Kong's health checks mark the target unhealthy at minute 3: the circuit opens
+                    {
+                        "series": 'kong_upstream_target_health{upstream="backend",target="backend:8000",state="healthy"}',
+                        "values": "1 1 1 0 0 0",
+                    },
+                    {
+                        "series": 'kong_upstream_target_health{upstream="backend",target="backend:8000",state="unhealthy"}',
+                        "values": "0 0 0 1 1 1",
+                    },
+                    # one Kong instance, critical in Consul
+                    {"series": f'up{{{kong},consul_health="critical"}}', "values": "1x10"},
+                    # 10% of backend requests fail with 503
+                    {"series": 'kong_http_requests_total{service="backend",code="200"}', "values": "0+90x10"},
+                    {"series": 'kong_http_requests_total{service="backend",code="503"}', "values": "0+10x10"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": circuit,
+                        "eval_time": "1m",
+                        "exp_samples": [{"labels": '{upstream="backend",target="backend:8000"}', "value": 0}],
+                    },
+                    {
+                        "expr": circuit,
+                        "eval_time": "4m",
+                        "exp_samples": [{"labels": '{upstream="backend",target="backend:8000"}', "value": 1}],
+                    },
+                    {"expr": consul, "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": 0}]},
+                    {"expr": errors, "eval_time": "8m", "exp_samples": [{"labels": '{service="backend"}', "value": 0.1}]},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "overview.test.yml"
+    path.write_text(yaml.safe_dump(cases, sort_keys=False))
+    result = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
