@@ -97,6 +97,8 @@ class ServiceMesh(pulumi.ComponentResource):
             grafana_spec = next(service.spec for service in args.services if service.name == "grafana")
             host_port = grafana_spec.published_ports[0].host
             assert host_port is not None
+            dashboards = mesh_dashboards(self.endpoints)
+            self.rendered_files.update({f"grafana/dashboards/{board.uid}.json": board.config_json for board in dashboards})
             self.grafana = GrafanaStack(
                 f"{name}-grafana",
                 GrafanaStackArgs(
@@ -104,7 +106,7 @@ class ServiceMesh(pulumi.ComponentResource):
                     admin_password=self.credentials.grafana_admin_password,
                     grafana_containers=self.services["grafana"].containers,
                     datasources=mesh_datasources(self.services),
-                    dashboards=mesh_dashboards(self.endpoints),
+                    dashboards=dashboards,
                 ),
                 child,
             )

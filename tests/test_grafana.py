@@ -147,7 +147,8 @@ def test_a_trace_jumps_to_its_service_logs_in_loki(plan: Capture) -> None:
     jaeger = json.loads(plan.one(DATASOURCE, "mesh-grafana-jaeger").plain["jsonDataEncoded"])
     links = jaeger["tracesToLogsV2"]
     assert links["datasourceUid"] == LOKI_UID
-    assert links["filterByTraceID"] is True
+    # the service's lines in the minute around the span (Kong's access log lines carry no trace id to filter on)
+    assert (links["spanStartTimeShift"], links["spanEndTimeShift"], links["filterByTraceID"]) == ("-1m", "1m", False)
     # the span's service.name is looked up as the Loki label Alloy puts on every log line
     assert {"key": "service.name", "value": LOG_SERVICE_LABEL} in links["tags"]
     assert f'target_label  = "{LOG_SERVICE_LABEL}"' in plan.rendered_files["alloy/config.alloy"]
@@ -186,6 +187,12 @@ def test_the_three_dashboards_live_in_the_mesh_folder(plan: Capture) -> None:
         assert registration.plain["folder"] == folder["uid"]
         # dashboards need their data sources first
         assert set(registration.dependencies) >= {r.urn for r in plan.all(DATASOURCE)}
+
+
+def test_dashboards_are_rendered_for_review_as_grafana_receives_them(plan: Capture) -> None:
+    for registration in plan.all(DASHBOARD):
+        uid = json.loads(registration.plain["configJson"])["uid"]
+        assert plan.rendered_files[f"grafana/dashboards/{uid}.json"] == registration.plain["configJson"]
 
 
 def test_every_panel_reads_a_datasource_that_exists(plan: Capture) -> None:
