@@ -17,9 +17,9 @@ CONSUL_HEALTH_LABEL = "consul_health"
 EXPORTER_METRICS: dict[str, frozenset[str]] = {
     # Series Prometheus itself records for every scrape target (the `prometheus` service is the scraper):
     # https://prometheus.io/docs/concepts/jobs_instances/#automatically-generated-labels-and-time-series
-    "prometheus": frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"}),
+    "prometheus": frozenset({"up"}),
     # https://github.com/prometheus/blackbox_exporter#prometheus-configuration (probe_* of every probe)
-    "blackbox-exporter": frozenset({"probe_success", "probe_duration_seconds", "probe_http_status_code"}),
+    "blackbox-exporter": frozenset({"probe_success"}),
     # Kong 3.x prometheus plugin; these need its `status_code_metrics`, `latency_metrics`, `bandwidth_metrics`
     # and `upstream_health_metrics` options on (all off by default since 3.0):
     # https://developer.konghq.com/plugins/prometheus/#metrics
@@ -34,11 +34,10 @@ EXPORTER_METRICS: dict[str, frozenset[str]] = {
             "kong_nginx_connections_total",
         }
     ),
-    # https://github.com/prometheus-community/postgres_exporter (pg_up; pg_stat_database_* and
-    # pg_database_size_bytes from the default `database` and `stat_database` collectors)
+    # https://github.com/prometheus-community/postgres_exporter (pg_stat_database_* and pg_database_size_bytes
+    # from its default `stat_database` and `database` collectors)
     "postgres-exporter": frozenset(
         {
-            "pg_up",
             "pg_stat_database_numbackends",
             "pg_stat_database_xact_commit",
             "pg_stat_database_xact_rollback",
@@ -46,9 +45,7 @@ EXPORTER_METRICS: dict[str, frozenset[str]] = {
         }
     ),
     # https://github.com/oliver006/redis_exporter#whats-exported (INFO fields, prefixed redis_)
-    "redis-exporter": frozenset(
-        {"redis_up", "redis_connected_clients", "redis_memory_used_bytes", "redis_commands_processed_total", "redis_keyspace_hits_total"}
-    ),
+    "redis-exporter": frozenset({"redis_connected_clients", "redis_memory_used_bytes", "redis_commands_processed_total"}),
     # https://qdrant.tech/documentation/guides/monitoring/ (the /metrics endpoint)
     "qdrant": frozenset({"collections_total", "rest_responses_total"}),
     # https://www.rabbitmq.com/docs/prometheus (aggregated metrics, the default of rabbitmq_prometheus)
@@ -56,6 +53,4 @@ EXPORTER_METRICS: dict[str, frozenset[str]] = {
     # Jaeger v2 is an OpenTelemetry Collector: its internal telemetry on :8888
     # https://opentelemetry.io/docs/collector/internal-telemetry/#lists-of-internal-metrics
     "jaeger": frozenset({"otelcol_receiver_accepted_spans_total", "otelcol_receiver_refused_spans_total"}),
-    # https://grafana.com/docs/loki/latest/operations/meta-monitoring/ (distributor metrics)
-    "loki": frozenset({"loki_distributor_lines_received_total", "loki_distributor_bytes_received_total"}),
 }
