@@ -12,10 +12,15 @@ import pulumi
 
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
+from components.dashboards import mesh_dashboards
+from components.datasources import mesh_datasources
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.grafana import GrafanaStack, GrafanaStackArgs
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
+from components.telemetry import TELEMETRY_WIRING
+from components.telemetry_config import grafana_url
 from components.topology import DeployedService
 
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
@@ -47,6 +52,7 @@ class ServiceMesh(pulumi.ComponentResource):
     access_points: dict[str, str]
     connection_strings: dict[str, pulumi.Output[str]]
     endpoints: list[Endpoint]
+    grafana: GrafanaStack | None
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -66,8 +72,9 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
+        wiring_by_service = {**DATASTORE_WIRING, **TELEMETRY_WIRING}
         for service in args.services:
-            wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
+            wiring = wiring_by_service[service.name](context) if service.name in wiring_by_service else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
@@ -81,6 +88,25 @@ class ServiceMesh(pulumi.ComponentResource):
                     uploads=wiring.uploads,
                     image=wiring.image,
                     depends_on=needed + wiring.depends_on,
+                ),
+                child,
+            )
+
+        self.grafana = None
+        if "grafana" in self.services:
+            grafana_spec = next(service.spec for service in args.services if service.name == "grafana")
+            host_port = grafana_spec.published_ports[0].host
+            assert host_port is not None
+            dashboards = mesh_dashboards(self.endpoints)
+            self.rendered_files.update({f"grafana/dashboards/{board.uid}.json": board.config_json for board in dashboards})
+            self.grafana = GrafanaStack(
+                f"{name}-grafana",
+                GrafanaStackArgs(
+                    url=grafana_url(args.config.telemetry, args.config.bind_address, host_port),
+                    admin_password=self.credentials.grafana_admin_password,
+                    grafana_containers=self.services["grafana"].containers,
+                    datasources=mesh_datasources(self.services),
+                    dashboards=dashboards,
                 ),
                 child,
             )

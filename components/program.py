@@ -43,4 +43,7 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
         "services": [service.name for service in services],
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
     }
+    if mesh.grafana is not None:
+        outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
+        outputs["grafanaAdminPassword"] = mesh.credentials.grafana_admin_password
     return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)
