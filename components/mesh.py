@@ -14,10 +14,12 @@ from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.gateway import GATEWAY_WIRING, gateway_access
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
 
+WIRING = {**DATASTORE_WIRING, **GATEWAY_WIRING}
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -47,6 +49,8 @@ class ServiceMesh(pulumi.ComponentResource):
     access_points: dict[str, str]
     connection_strings: dict[str, pulumi.Output[str]]
     endpoints: list[Endpoint]
+    gateway: dict[str, pulumi.Input[str]] | None
+    """How clients call through Kong (proxy URL, JWT issuer and secret, API key as secrets); None without Kong."""
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -67,7 +71,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
+            wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
@@ -87,4 +91,6 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
+        kong = next((service for service in args.services if service.name == "kong"), None)
+        self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
