@@ -143,7 +143,7 @@ def kong_configs(draw: st.DrawFn) -> KongConfig:
     return KongConfig(services=services, upstreams=tuple(drawn))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kong_configs())
 def test_any_model_round_trips_through_yaml(config):
     assert parse_kong_yml(render_kong_yml(config)) == config
