@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import yaml
 
@@ -162,3 +168,23 @@ def test_no_gateway_output_without_kong(synth):
 def test_bad_gateway_config_stops_the_program_before_anything_is_registered(synth):
     with pytest.raises(ConfigError, match=r"^mesh:gateway\.upstreams\.backend: backend is disabled"):
         synth({"gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}})
+
+
+def test_the_readme_token_snippet_mints_a_jwt_the_consumer_credential_accepts(routed, tmp_path):
+    # PyJWT decodes it: an HS256 implementation independent of the snippet
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    snippet = re.search(r"```python\n(# mint_token\.py.*?)```", readme, re.DOTALL)
+    assert snippet is not None, "README lost its token-minting snippet"
+    outputs = tmp_path / "gateway.json"
+    outputs.write_text(json.dumps(routed.outputs["gateway"].value))
+    script = snippet.group(1).replace("/tmp/gateway.json", str(outputs))
+    token = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+    document = yaml.safe_load(routed.rendered_files["kong/kong.yml"])
+    credential = document["consumers"][0]["jwt_secrets"][0]
+    api_route = next(r for s in document["services"] for r in s["routes"] if r["name"] == "backend-api")
+    jwt_config = next(p["config"] for p in api_route["plugins"] if p["name"] == "jwt")
+    claims = jwt.decode(
+        token, credential["secret"], algorithms=[credential["algorithm"]], options={"require": jwt_config["claims_to_verify"]}
+    )
+    assert claims[jwt_config["key_claim_name"]] == credential["key"]
