@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from components.gateway_config import GatewayConfig
 from components.telemetry_config import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
@@ -105,6 +106,7 @@ class MeshConfig(_Strict):
     port_ranges: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_PORT_RANGES), alias="portRanges")
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
 
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod

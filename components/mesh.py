@@ -16,6 +16,7 @@ from components.dashboards import mesh_dashboards
 from components.datasources import mesh_datasources
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.gateway import GATEWAY_WIRING, gateway_access
 from components.grafana import GrafanaStack, GrafanaStackArgs
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
@@ -23,6 +24,7 @@ from components.telemetry import TELEMETRY_WIRING
 from components.telemetry_config import grafana_url
 from components.topology import DeployedService
 
+WIRING = {**DATASTORE_WIRING, **GATEWAY_WIRING, **TELEMETRY_WIRING}
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -53,6 +55,8 @@ class ServiceMesh(pulumi.ComponentResource):
     connection_strings: dict[str, pulumi.Output[str]]
     endpoints: list[Endpoint]
     grafana: GrafanaStack | None
+    gateway: dict[str, pulumi.Input[str]] | None
+    """How clients call through Kong (proxy URL, JWT issuer and secret, API key as secrets); None without Kong."""
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -72,9 +76,8 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
-        wiring_by_service = {**DATASTORE_WIRING, **TELEMETRY_WIRING}
         for service in args.services:
-            wiring = wiring_by_service[service.name](context) if service.name in wiring_by_service else Wiring()
+            wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
@@ -113,4 +116,6 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
+        kong = next((service for service in args.services if service.name == "kong"), None)
+        self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
