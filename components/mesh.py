@@ -6,6 +6,7 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -36,14 +37,16 @@ class ServiceMeshArgs:
     """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
 
 
-def access_points(services: list[DeployedService], config: MeshConfig) -> dict[str, str]:
-    """Service (or `service.port`) -> URL on the host, for every published port."""
+def access_points(services: list[DeployedService], config: MeshConfig, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
+    """Service (or `service.port`) -> URL on the host, for every published port, at the address it really binds."""
     points: dict[str, str] = {}
     for service in services:
         published = service.spec.published_ports
         for port in published:
             key = service.name if len(published) == 1 else f"{service.name}.{port.name}"
-            host = config.bind_address
+            address = binds.get(service.name, {}).get(port.internal, config.bind_address)
+            # a wildcard bind is reached through loopback from the host itself
+            host = "127.0.0.1" if address in ("0.0.0.0", "::") else f"[{address}]" if ":" in address else address
             points[key] = f"{_SCHEMES.get(port.name, 'http')}://{host}:{port.host}"
     return points
 
@@ -76,10 +79,12 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
+        binds: dict[str, Mapping[int, str]] = {}
         for service in args.services:
             wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
+            binds[service.name] = wiring.port_bind_addresses
             self.services[service.name] = MeshService(
                 service.name,
                 MeshServiceArgs(
@@ -114,7 +119,7 @@ class ServiceMesh(pulumi.ComponentResource):
                 child,
             )
 
-        self.access_points = access_points(args.services, args.config)
+        self.access_points = access_points(args.services, args.config, binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
         kong = next((service for service in args.services if service.name == "kong"), None)
         self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
