@@ -13,10 +13,15 @@ import pulumi
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
+from components.discovery import ServiceDiscovery, ServiceDiscoveryArgs
+from components.discovery_config import consul_api_address
+from components.discovery_wiring import DISCOVERY_WIRING, NEEDS_DISCOVERY
 from components.endpoints import Endpoint, service_endpoints
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
+
+WIRING = {**DATASTORE_WIRING, **DISCOVERY_WIRING}
 
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
@@ -47,6 +52,7 @@ class ServiceMesh(pulumi.ComponentResource):
     access_points: dict[str, str]
     connection_strings: dict[str, pulumi.Output[str]]
     endpoints: list[Endpoint]
+    discovery: ServiceDiscovery | None
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -66,25 +72,55 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
+        self.discovery = None
+        # services reading a discovery token (and what depends on them) start once discovery exists
+        later = {service.name for service in args.services if service.name in NEEDS_DISCOVERY}
         for service in args.services:
-            wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
-            needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
-            self.rendered_files.update(wiring.rendered)
-            self.services[service.name] = MeshService(
-                service.name,
-                MeshServiceArgs(
-                    service=service,
-                    network_name=self.networks.mesh_name,
-                    bind_address=args.config.bind_address,
-                    port_bind_addresses=wiring.port_bind_addresses,
-                    envs=wiring.envs,
-                    uploads=wiring.uploads,
-                    image=wiring.image,
-                    depends_on=needed + wiring.depends_on,
+            if later.intersection(service.spec.starts_after):
+                later.add(service.name)
+        for service in args.services:
+            if service.name not in later:
+                self._deploy(service, args.config, context)
+        if "consul" in self.services:
+            consul_port = next(service for service in args.services if service.name == "consul").spec.ports[0].host
+            scheme, address = consul_api_address(args.config.discovery, args.config.bind_address, consul_port or 0)
+            self.discovery = ServiceDiscovery(
+                f"{name}-discovery",
+                ServiceDiscoveryArgs(
+                    endpoints=self.endpoints,
+                    consul_container=self.services["consul"].containers[0],
+                    management_token=self.credentials.consul_management_token,
+                    api_scheme=scheme,
+                    api_address=address,
+                    datacenter=args.config.discovery.datacenter,
                 ),
                 child,
             )
+            context.discovery = self.discovery
+        for service in args.services:
+            if service.name in later:
+                self._deploy(service, args.config, context)
 
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
+
+    def _deploy(self, service: DeployedService, config: MeshConfig, context: WiringContext) -> None:
+        wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
+        needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
+        self.rendered_files.update(wiring.rendered)
+        self.services[service.name] = MeshService(
+            service.name,
+            MeshServiceArgs(
+                service=service,
+                network_name=self.networks.mesh_name,
+                bind_address=config.bind_address,
+                port_bind_addresses=wiring.port_bind_addresses,
+                envs=wiring.envs,
+                uploads=wiring.uploads,
+                image=wiring.image,
+                depends_on=needed + wiring.depends_on,
+                extra_hosts=wiring.extra_hosts,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )

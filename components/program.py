@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pulumi
@@ -43,4 +43,9 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
         "services": [service.name for service in services],
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
     }
+    if mesh.discovery is not None:
+        outputs["registeredServices"] = [asdict(registration) for registration in mesh.discovery.registrations]
+        outputs["consulManagementToken"] = mesh.discovery.management_token
+        outputs["consulPrometheusToken"] = mesh.discovery.prometheus_token
+        outputs["consulBackendToken"] = mesh.discovery.backend_token
     return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)
