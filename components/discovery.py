@@ -111,7 +111,8 @@ class ServiceDiscovery(pulumi.ComponentResource):
                     )
                 )
             self.services[endpoint.instance] = consul.Service(
-                f"{name}-{endpoint.instance}",
+                # named after the instance, like its container: disabling a service removes everything named after it
+                f"{endpoint.instance}-registration",
                 name=endpoint.service,
                 service_id=endpoint.instance,
                 node=self.node.name,
