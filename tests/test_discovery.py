@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import hcl  # pyhcl: HCL v1, the parser family Consul (ACL rules) and consul-esm (its config) use
 import pytest
 
 import components.mesh
@@ -276,12 +277,13 @@ def test_consul_esm_prometheus_and_backend_each_get_a_token_bound_to_their_own_p
 
 
 def rules(policy: Registration) -> set[tuple[str, str | None, str]]:
-    text = policy.plain["rules"]
+    """The policy's rules, parsed with an HCL v1 parser (the language Consul parses ACL rules in)."""
     found: set[tuple[str, str | None, str]] = set()
-    for resource, segment, verb in re.findall(r'(\w+) "([^"]*)" \{\s*policy = "(\w+)"\s*\}', text):
-        found.add((resource, segment, verb))
-    for resource, verb in re.findall(r'^(\w+) = "(\w+)"$', text, re.MULTILINE):
-        found.add((resource, None, verb))
+    for resource, value in hcl.loads(policy.plain["rules"]).items():
+        if isinstance(value, str):
+            found.add((resource, None, value))
+        else:
+            found.update((resource, segment, rule["policy"]) for segment, rule in value.items())
     return found
 
 
@@ -390,6 +392,7 @@ ESM_KEYS = {
 def test_consul_esm_config_uses_documented_keys_and_points_at_the_server_on_the_mesh(plan):
     esm = container_for(plan, "consul-esm")
     config = json.loads(upload_content(esm, ESM_CONFIG_PATH))
+    assert hcl.loads(upload_content(esm, ESM_CONFIG_PATH)) == config  # consul-esm reads it through HCL v1
     assert set(config) <= ESM_KEYS
     assert esm.plain["command"] == [f"-config-file={ESM_CONFIG_PATH}"]
     assert config["enable_agentless"] is True
