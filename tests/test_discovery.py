@@ -10,18 +10,23 @@ from urllib.parse import urlsplit
 
 import hcl  # pyhcl: HCL v1, the parser family Consul (ACL rules) and consul-esm (its config) use
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import components.mesh
 from components.catalog import CATALOG, Check
-from components.config import ConfigError
+from components.config import ConfigError, parse_mesh_config
 from components.consul_config import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
+    AclPolicy,
     check_definition,
+    esm_policy,
 )
 from components.endpoints import Endpoint, service_endpoints
 from components.synth import CONTAINER, Capture, Registration, Secret
+from components.topology import resolve_services
 
 SERVICE = "consul:index/service:Service"
 NODE = "consul:index/node:Node"
@@ -277,9 +282,17 @@ def test_consul_esm_prometheus_and_backend_each_get_a_token_bound_to_their_own_p
 
 
 def rules(policy: Registration) -> set[tuple[str, str | None, str]]:
-    """The policy's rules, parsed with an HCL v1 parser (the language Consul parses ACL rules in)."""
+    return parse_rules(policy.plain["rules"])
+
+
+def policy_rules(policy: AclPolicy) -> set[tuple[str, str | None, str]]:
+    return parse_rules(policy.render())
+
+
+def parse_rules(text: str) -> set[tuple[str, str | None, str]]:
+    """ACL rules parsed with an HCL v1 parser (the language Consul parses ACL rules in)."""
     found: set[tuple[str, str | None, str]] = set()
-    for resource, value in hcl.loads(policy.plain["rules"]).items():
+    for resource, value in hcl.loads(text).items():
         if isinstance(value, str):
             found.add((resource, None, value))
         else:
@@ -421,3 +434,28 @@ def test_consul_esm_starts_after_its_token_exists(plan):
     token = next(t for t in plan.all(ACL_TOKEN) if t.plain["policies"] == ["consul-esm"])
     assert token.urn in esm.dependencies
     assert plan.one(NODE, "mesh-discovery-node").plain["address"] == EXTERNAL_NODE_ADDRESS
+
+
+# --- the pure layer over any replica counts ---
+
+
+@settings(max_examples=40, deadline=None)
+@given(blackbox=st.integers(1, 16), backend=st.integers(1, 16))
+def test_every_replica_gets_its_own_check_on_its_own_alias_and_consul_esm_may_update_it(blackbox, backend):
+    config = parse_mesh_config(
+        {"services": {"blackbox-exporter": {"replicas": blackbox}, "backend": {"enabled": True, "replicas": backend}}}
+    )
+    endpoints = service_endpoints(resolve_services(config))
+    definitions = [check_definition(endpoint) for endpoint in endpoints]
+    assert len({d.check_id for d in definitions if d is not None}) == len(endpoints)
+    assert len({endpoint.instance for endpoint in endpoints}) == len(endpoints)
+    for endpoint, definition in zip(endpoints, definitions, strict=True):
+        assert definition is not None
+        host = urlsplit(definition.target).hostname if definition.kind == "http" else definition.target.rsplit(":", 1)[0]
+        assert host == endpoint.address and host not in LOOPBACK_HOSTS
+        assert (definition.interval, definition.timeout, definition.deregister_critical_service_after) == ("10s", "5s", "0s")
+    assert sum(1 for endpoint in endpoints if endpoint.service == "backend") == backend
+    writable = {
+        segment for resource, segment, verb in policy_rules(esm_policy("mesh-host", [e.service for e in endpoints])) if verb == "write"
+    }
+    assert {endpoint.service for endpoint in endpoints} <= writable
