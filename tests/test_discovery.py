@@ -85,17 +85,19 @@ def leaves(value: Any, path: str = "", secret: bool = False) -> Iterator[tuple[s
         yield path, value, secret
 
 
-def deployed_services(plan: Capture) -> set[str]:
-    return {str(c.label("mesh.service")) for c in containers(plan)}
-
-
 # --- registrations ---
 
 
-def test_every_deployed_service_has_a_consul_service_and_nothing_else_is_registered(plan):
-    assert {service.plain["name"] for service in consul_services(plan)} == deployed_services(plan)
-    instances = {str(c.label("mesh.instance")) for c in containers(plan)}
-    assert {service.plain["serviceId"] for service in consul_services(plan)} == instances
+def test_every_deployed_service_has_a_consul_service_and_nothing_undeployed_is_registered(plan):
+    registered = {service.plain["serviceId"]: service.plain for service in consul_services(plan)}
+    for container in containers(plan):
+        instance = registered[str(container.label("mesh.instance"))]
+        assert instance["name"] == container.label("mesh.service")
+        assert instance["address"] in aliases(container)
+    # servers behind another container (the MCP servers behind the DinD orchestrator) are reached through its alias
+    deployed_aliases = set().union(*(aliases(container) for container in containers(plan)))
+    assert {props["address"] for props in registered.values()} <= deployed_aliases
+    assert len(registered) == len(consul_services(plan))
 
 
 def test_a_disabled_service_is_not_registered(plan, synth):
