@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,6 +230,13 @@ def test_the_consul_provider_depends_on_the_consul_container_and_manages_every_c
     for registration in plan.resources:
         if registration.type.startswith("consul:"):
             assert registration.provider.startswith(provider.urn + "::"), registration.name
+
+
+def test_discovery_is_one_component_owning_the_provider_acls_and_registrations(plan):
+    (component,) = plan.all("service-mesh:discovery:ServiceDiscovery")
+    owned = {r.urn for r in plan.descendants_of(component.urn)}
+    consul_resources = [r for r in plan.resources if r.type.startswith("consul:") or r.type == PROVIDER]
+    assert consul_resources and {r.urn for r in consul_resources} <= owned
 
 
 def test_the_provider_reaches_consul_on_its_published_port_unless_configured(plan, synth):
@@ -461,3 +473,41 @@ def test_every_replica_gets_its_own_check_on_its_own_alias_and_consul_esm_may_up
         segment for resource, segment, verb in policy_rules(esm_policy("mesh-host", [e.service for e in endpoints])) if verb == "write"
     }
     assert {endpoint.service for endpoint in endpoints} <= writable
+
+
+# --- the Consul healthcheck, run for real against a stand-in for /v1/status/leader ---
+
+
+@contextmanager
+def leader_endpoint(status: int, body: bytes) -> Iterator[int]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status if self.path == "/v1/status/leader" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl runs the probe inside the consul image")
+@pytest.mark.parametrize(
+    ("status", "body", "healthy"),
+    [(200, b'"172.18.0.2:8300"', True), (200, b'""', False), (500, b"No cluster leader", False)],
+)
+def test_the_consul_healthcheck_passes_only_once_a_leader_is_elected(plan, status, body, healthy):
+    test = container_for(plan, "consul").plain["healthcheck"]["tests"]
+    assert test[0] == "CMD-SHELL"
+    with leader_endpoint(status, body) as port:
+        script = test[1].replace("127.0.0.1:8500", f"127.0.0.1:{port}")
+        assert script != test[1]
+        result = subprocess.run(["sh", "-c", script], timeout=10, capture_output=True)
+    assert (result.returncode == 0) is healthy
