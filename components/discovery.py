@@ -43,7 +43,7 @@ class ServiceDiscoveryArgs:
 
 
 @dataclass(frozen=True)
-class Registration:
+class RegisteredService:
     """One registered instance, as the stack output lists it."""
 
     service: str
@@ -58,7 +58,7 @@ class ServiceDiscovery(pulumi.ComponentResource):
     node: consul.Node
     services: dict[str, consul.Service]
     """By service id (= endpoint instance)."""
-    registrations: list[Registration]
+    registrations: list[RegisteredService]
     esm_token: pulumi.Output[str]
     prometheus_token: pulumi.Output[str]
     backend_token: pulumi.Output[str]
@@ -125,7 +125,7 @@ class ServiceDiscovery(pulumi.ComponentResource):
                 opts=managed,
             )
             self.registrations.append(
-                Registration(
+                RegisteredService(
                     service=endpoint.service,
                     service_id=endpoint.instance,
                     address=endpoint.address,
