@@ -37,6 +37,8 @@ class WiringContext:
     endpoints: list[Endpoint]
     credentials: MeshCredentials
     network_name: pulumi.Output[str]
+    parent: pulumi.Resource | None = None
+    """The component that resources created during wiring (e.g. the backend image build) belong to."""
 
 
 @dataclass

@@ -6,10 +6,12 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
 
+from components.backend import backend
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
@@ -17,6 +19,9 @@ from components.endpoints import Endpoint, service_endpoints
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
+
+# the data stores' wiring plus the backend's (its image build and its view of the mesh)
+SERVICE_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {**DATASTORE_WIRING, "backend": backend}
 
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
@@ -62,12 +67,13 @@ class ServiceMesh(pulumi.ComponentResource):
             endpoints=self.endpoints,
             credentials=self.credentials,
             network_name=self.networks.mesh_name,
+            parent=self,
         )
 
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = DATASTORE_WIRING.get(service.name, lambda _: Wiring())(context)
+            wiring = SERVICE_WIRING.get(service.name, lambda _: Wiring())(context)
             needed = [container for dependency in service.spec.depends_on for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(

@@ -26,6 +26,7 @@ CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+IMAGE = "docker:index/image:Image"
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "tls:index/locallySignedCert:LocallySignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
     "tls:index/certRequest:CertRequest": lambda name, inputs: {"certRequestPem": _fake_pem("CERTIFICATE REQUEST", name)},
     REMOTE_IMAGE: lambda name, inputs: {"imageId": "sha256:" + _digest("image", str(inputs.get("name"))), "repoDigest": ""},
+    # a local build (skip_push): the provider reports the image ID as repoDigest
+    IMAGE: lambda name, inputs: {
+        "repoDigest": "sha256:" + _digest("build", str(inputs.get("imageName"))),
+        "baseImageName": inputs.get("imageName"),
+    },
 }
 
 
