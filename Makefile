@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# extra `make verify` flags, e.g. VERIFY_FLAGS=--json or VERIFY_FLAGS="--outputs outputs.json"
+VERIFY_FLAGS ?=
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
@@ -51,7 +53,7 @@ plan: venv ## Offline: synthesize the stack under mocks, print resources and pol
 	$(PY) -m tools.plan --config $(CONFIG)
 
 verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
-	$(PY) -m tools.verify --stack $(STACK)
+	$(PY) -m tools.verify --stack $(STACK) $(VERIFY_FLAGS)
 
 test: venv ## Run the test suite (mocks, policy pack, real-tool checks)
 	$(PY) -m pytest -n 2

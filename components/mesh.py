@@ -23,6 +23,11 @@ from components.topology import DeployedService
 # the data stores' wiring plus the backend's (its image build and its view of the mesh)
 SERVICE_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {**DATASTORE_WIRING, "backend": backend}
 
+
+def _no_wiring(_: WiringContext) -> Wiring:
+    return Wiring()
+
+
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -73,7 +78,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = SERVICE_WIRING.get(service.name, lambda _: Wiring())(context)
+            wiring = SERVICE_WIRING.get(service.name, _no_wiring)(context)
             needed = [container for dependency in service.spec.depends_on for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(

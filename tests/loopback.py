@@ -61,11 +61,13 @@ class CannedApi:
     def __init__(self, routes: dict[tuple[str, str], Reply]) -> None:
         self.routes = dict(routes)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.bodies: list[bytes] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 api.requests.append((self.command, self.path, dict(self.headers)))
+                api.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 reply = api.routes.get((self.command, self.path)) or api.routes.get((self.command, self.path.split("?")[0]))
                 if reply is None:
                     reply = Reply({"message": "Not found"}, 404)
@@ -169,9 +171,10 @@ def start_redis(password: str) -> Daemon:
     return Daemon(argv, port, timeout_s=15)
 
 
-def start_mcp_server(mode: str) -> Daemon:
-    port = free_port()
-    return Daemon([sys.executable, str(FIXTURES / "mcp_server.py"), str(port), mode], port, timeout_s=40)
+def start_mcp_servers() -> tuple[Daemon, int]:
+    """The SSE-replying MCP server (the daemon, on its port) and the JSON-replying one's port."""
+    sse_port, json_port = free_port(), free_port()
+    return Daemon([sys.executable, str(FIXTURES / "mcp_server.py"), str(sse_port), str(json_port)], sse_port, timeout_s=40), json_port
 
 
 def start_prometheus(workdir: Path, jobs: dict[str, list[str]]) -> Daemon:
@@ -230,15 +233,12 @@ class LoopbackMesh:
             self.not_mcp = self._api(api_answers.not_mcp_routes())
             self.metrics = MetricsTarget()
             self.closers.append(self.metrics.stop)
-            daemons = [
-                start_prometheus(self.workdir, {"backend": [f"127.0.0.1:{self.metrics.port}"]}),
-                start_redis(REDIS_PASSWORD),
-                start_mcp_server("sse"),
-                start_mcp_server("json"),
-            ]
+            mcp, self.mcp_json_port = start_mcp_servers()
+            daemons = [start_prometheus(self.workdir, {"backend": [f"127.0.0.1:{self.metrics.port}"]}), start_redis(REDIS_PASSWORD), mcp]
             for daemon in daemons:
                 self.closers.append(daemon.close)
-            self.prometheus, self.redis, self.mcp_sse, self.mcp_json = (daemon.wait_ready() for daemon in daemons)
+            self.prometheus, self.redis, self.mcp = (daemon.wait_ready() for daemon in daemons)
+            wait_until(lambda: port_open(self.mcp_json_port), 10, "the JSON-replying MCP server")
             self.wait_for_scrape("up")
         except BaseException:
             self.close()
@@ -282,8 +282,8 @@ class LoopbackMesh:
             "connectionStrings": {"redis": f"redis://:{REDIS_PASSWORD}@redis:6379/0"},
             "consulToken": "loopback-consul-token",
             "mcpServers": {
-                "mcp-memory": f"http://127.0.0.1:{self.mcp_sse.port}/mcp",
-                "mcp-docs": f"http://127.0.0.1:{self.mcp_json.port}",
+                "mcp-memory": f"http://127.0.0.1:{self.mcp.port}/mcp",
+                "mcp-docs": f"http://127.0.0.1:{self.mcp_json_port}",
             },
         }
 

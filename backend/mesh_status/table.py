@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mesh_status.model import MeshReport, Verdict
+from mesh_status.model import MeshReport, ServiceStatus, Verdict
+
+PROBE_SOURCES = ("http", "mcp", "tcp", "auth")
 
 _MARK = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.UNKNOWN: "UNKNOWN"}
 
@@ -23,6 +25,12 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _probes(status: ServiceStatus) -> str:
+    """Which direct probes answered as they should (the Prometheus, Consul and Kong views have their own columns)."""
+    passed = [f.source for f in status.findings if f.source in PROBE_SOURCES and f.verdict is Verdict.PASS]
+    return "+".join(dict.fromkeys(passed)) or "-"
+
+
 def render_table(report: MeshReport) -> str:
     lines = ["Validation Results", ""]
     lines += _grid(["CHECK", "RESULT", "DETAIL"], [[s.name, _MARK[s.verdict], s.detail] for s in report.sections])
@@ -36,10 +44,11 @@ def render_table(report: MeshReport) -> str:
             _cell(s.scrape_health),
             _cell(s.route),
             _cell(s.upstream),
+            _probes(s),
             "; ".join(s.reasons) or "-",
         ]
         for s in report.services.values()
     ]
-    lines += _grid(["SERVICE", "RESULT", "CONSUL", "CHECKS", "SCRAPE", "ROUTE", "UPSTREAM", "REASON"], rows)
+    lines += _grid(["SERVICE", "RESULT", "CONSUL", "CHECKS", "SCRAPE", "ROUTE", "UPSTREAM", "PROBES", "REASON"], rows)
     lines += ["", f"Overall: {_MARK[report.verdict]}"]
     return "\n".join(lines)
