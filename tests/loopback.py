@@ -253,18 +253,20 @@ class LoopbackMesh:
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.prometheus.port}"
 
-    def scrape_health(self) -> str:
+    def scrape_state(self) -> tuple[str, str]:
+        """The exporter's target as Prometheus last saw it: health and last error."""
         with urllib.request.urlopen(f"{self.prometheus_url}/api/v1/targets", timeout=2) as answer:
             targets = json.load(answer)["data"]["activeTargets"]
-        return str(targets[0]["health"]) if targets else "none"
+        return (str(targets[0]["health"]), str(targets[0]["lastError"])) if targets else ("none", "")
 
-    def wait_for_scrape(self, health: str) -> None:
+    def wait_for_scrape(self, health: str, error: str = "") -> None:
         def seen() -> bool:
             with contextlib.suppress(OSError, ValueError, KeyError):
-                return self.scrape_health() == health
+                found_health, found_error = self.scrape_state()
+                return found_health == health and error in found_error
             return False
 
-        wait_until(seen, 30, f"Prometheus target {health}")
+        wait_until(seen, 30, f"Prometheus target {health} {error}".strip())
 
     def stack_outputs(self) -> dict[str, Any]:
         """What `pulumi stack output --json --show-secrets` would print for this mesh."""
