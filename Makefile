@@ -22,7 +22,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt backend/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -64,4 +64,4 @@ bench: venv ## Measure synthesis overhead, scaling, parallelism and determinism;
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy components tools policies tests __main__.py
+	$(VENV)/bin/mypy components tools policies tests backend __main__.py
