@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -135,10 +136,12 @@ class SilentServer:
 class Daemon:
     """A subprocess that must come up on `port` (see `wait_ready`) and is stopped on `close`."""
 
-    def __init__(self, argv: list[str], port: int, timeout_s: float) -> None:
+    def __init__(self, argv: list[str], port: int, timeout_s: float, user: str | None = None) -> None:
         self.argv, self.port, self.timeout_s = argv, port, timeout_s
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the daemon; closed in close())
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            argv, stdout=self.log, stderr=subprocess.STDOUT, user=user, group=user, extra_groups=[] if user else None
+        )
 
     def wait_ready(self) -> Daemon:
         try:
@@ -169,6 +172,44 @@ def start_redis(password: str) -> Daemon:
     port = free_port()
     argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--requirepass", password, "--save", "", "--appendonly", "no"]
     return Daemon(argv, port, timeout_s=15)
+
+
+def start_postgres(workdir: Path, user: str, password: str) -> Daemon:
+    """Debian's PostgreSQL in a temporary cluster with SCRAM passwords (as the `postgres` user when run as root)."""
+    bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+    owner = "postgres" if os.geteuid() == 0 else None
+    if owner:
+        shutil.chown(workdir, owner, owner)
+    (workdir / "pwfile").write_text(password)
+    initdb = [
+        str(bindir / "initdb"),
+        "-D",
+        str(workdir / "data"),
+        "-U",
+        user,
+        "--pwfile",
+        str(workdir / "pwfile"),
+        "--auth",
+        "scram-sha-256",
+    ]
+    done = subprocess.run(initdb, capture_output=True, text=True, timeout=120, user=owner, group=owner, extra_groups=[] if owner else None)
+    if done.returncode != 0:
+        raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
+    port = free_port()
+    argv = [
+        str(bindir / "postgres"),
+        "-D",
+        str(workdir / "data"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-k",
+        str(workdir),
+        "-c",
+        "fsync=off",
+    ]
+    return Daemon(argv, port, timeout_s=30, user=owner)
 
 
 def start_mcp_servers() -> tuple[Daemon, int]:

@@ -4,7 +4,11 @@ every injected fault fails with the right reason (never "healthy" by assumption,
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,7 +17,7 @@ from mesh_status import MeshReport, MeshTargets, Verdict, collect
 from mesh_status.http import Limits
 from mesh_status.targets import DatabaseTarget, targets_from_stack_outputs
 from tests import api_answers
-from tests.loopback import REDIS_PASSWORD, CannedApi, LoopbackMesh, Reply, SilentServer, free_port
+from tests.loopback import REDIS_PASSWORD, CannedApi, LoopbackMesh, Reply, SilentServer, free_port, start_postgres
 
 FAST = Limits(connect_timeout_s=1.0, read_timeout_s=2.0, retries=1, backoff_s=0.1)
 
@@ -247,3 +251,35 @@ def test_nothing_observed_is_unknown_never_healthy() -> None:
     assert report.services["backend"].reasons == ["nothing observed"]
     assert {s.verdict for s in report.sections} == {Verdict.UNKNOWN}
     assert report.verdict is Verdict.UNKNOWN
+
+
+PG_USER, PG_PASSWORD = "mesh", "loopback-postgres-secret"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[int]:
+    # not under pytest's tmp dir: that is private to root, and the server runs as `postgres`
+    workdir = Path(tempfile.mkdtemp(prefix="mesh-postgres-"))
+    try:
+        daemon = start_postgres(workdir, PG_USER, PG_PASSWORD).wait_ready()
+        yield daemon.port
+        daemon.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_a_real_postgres_login_with_scram_passes(postgres: int) -> None:
+    target = DatabaseTarget.from_url("postgres", f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{postgres}/postgres")
+    report = collect(MeshTargets(databases=[target]), FAST)
+    assert finding(report, "postgres", "auth") == (Verdict.PASS, "logged in as mesh (SCRAM-SHA-256)")
+    assert report.services["postgres"].verdict is Verdict.PASS
+
+
+def test_a_wrong_postgres_password_is_rejected_by_the_server(postgres: int) -> None:
+    target = DatabaseTarget("postgres", "postgres", "127.0.0.1", postgres, user=PG_USER, password="wrong", database="postgres")
+    report = collect(MeshTargets(databases=[target]), FAST)
+    assert finding(report, "postgres", "tcp")[0] is Verdict.PASS
+    assert finding(report, "postgres", "auth") == (
+        Verdict.FAIL,
+        'login as mesh rejected: 28P01 password authentication failed for user "mesh"',
+    )

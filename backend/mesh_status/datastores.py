@@ -1,5 +1,5 @@
 """Databases: a TCP connect to each, then, where the password is known, an authenticated exchange
-(Redis `AUTH` + `PING`). An open port alone is reported as such, never as "authenticated"."""
+(Redis `AUTH` + `PING`, a PostgreSQL login). An open port alone is reported as such, never as "authenticated"."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 
 from mesh_status.model import Verdict
 from mesh_status.observation import Observation
+from mesh_status.postgres import LoginRejectedError, login
 from mesh_status.targets import DatabaseTarget
 
 
@@ -65,4 +66,17 @@ def check_database(target: DatabaseTarget, timeout_s: float) -> list[Observation
             except OSError as error:
                 verdict, detail = Verdict.FAIL, f"no Redis reply: {error}"
             observations.append(Observation(target.name, "auth", verdict, detail))
+        elif target.protocol == "postgres" and target.password:
+            observations.append(_postgres_login(sock, target))
     return observations
+
+
+def _postgres_login(sock: socket.socket, target: DatabaseTarget) -> Observation:
+    user = target.user or "postgres"
+    try:
+        method = login(sock, user, target.password or "", target.database or user)
+    except LoginRejectedError as error:
+        return Observation(target.name, "auth", Verdict.FAIL, f"login as {user} rejected: {error}")
+    except (OSError, ValueError, KeyError) as error:
+        return Observation(target.name, "auth", Verdict.FAIL, f"no PostgreSQL login exchange: {error or type(error).__name__}")
+    return Observation(target.name, "auth", Verdict.PASS, f"logged in as {user} ({method})")
