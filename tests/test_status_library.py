@@ -283,3 +283,29 @@ def test_a_wrong_postgres_password_is_rejected_by_the_server(postgres: int) -> N
         Verdict.FAIL,
         'login as mesh rejected: 28P01 password authentication failed for user "mesh"',
     )
+
+
+def test_stack_outputs_give_host_addresses_with_the_mesh_connection_strings_passwords() -> None:
+    targets = targets_from_stack_outputs(
+        {
+            "services": ["postgres", "mcp-files"],
+            "accessPoints": {
+                "postgres": "postgresql://127.0.0.1:10000",
+                "neo4j.http": "http://127.0.0.1:10002",
+                "neo4j.bolt": "bolt://127.0.0.1:10003",
+                "mcp-files": "http://127.0.0.1:3003",
+            },
+            "connectionStrings": {"postgres": "postgresql://mesh:s3cret@postgres:5432/mesh"},
+        }
+    )
+    postgres, neo4j = targets.databases
+    assert (postgres.host, postgres.port, postgres.user, postgres.password, postgres.database) == (
+        "127.0.0.1",
+        10000,
+        "mesh",
+        "s3cret",
+        "mesh",
+    )
+    assert (neo4j.name, neo4j.protocol, neo4j.port, neo4j.password) == ("neo4j", "bolt", 10003, None)
+    assert targets.mcp_servers == {"mcp-files": "http://127.0.0.1:3003/mcp"}
+    assert targets.consul_url is None and targets.consul_token is None

@@ -76,31 +76,23 @@ def collect(targets: MeshTargets, limits: Limits | None = None, thresholds: Thre
     consul = results.get("consul")
     kong = results.get("kong")
     observations: list[Observation] = []
-    for key, value in results.items():
+    for value in results.values():
         if isinstance(value, ConsulResult | KongResult):
             observations.extend(value.observations)
             if isinstance(value, KongResult):
                 observations.extend(value.circuits)
-        elif isinstance(value, Observation):
-            observations.append(value)
         else:
             observations.extend(value)
-        del key
     for observation in observations:
         _fold(statuses.setdefault(observation.service, ServiceStatus(observation.service)), observation)
 
     sections = [
-        _discovery_section(targets, consul if isinstance(consul, ConsulResult) else None, results),
+        _discovery_section(targets, consul if isinstance(consul, ConsulResult) else None),
         _communication_section(observations),
-        _circuit_section(targets, kong if isinstance(kong, KongResult) else None, results),
+        _circuit_section(targets, kong if isinstance(kong, KongResult) else None),
         _performance_section(consul if isinstance(consul, ConsulResult) else None, thresholds),
     ]
     return MeshReport(services=dict(sorted(statuses.items())), sections=sections)
-
-
-class _TimedOut:
-    def __init__(self, job: str, seconds: float) -> None:
-        self.job, self.seconds = job, seconds
 
 
 def _run_bounded(jobs: dict[str, Callable[[], Any]], deadline_s: float) -> dict[str, Any]:
@@ -138,7 +130,7 @@ def _fold(status: ServiceStatus, observation: Observation) -> None:
         setattr(status, name, value)
 
 
-def _discovery_section(targets: MeshTargets, consul: ConsulResult | None, results: dict[str, Any]) -> Section:
+def _discovery_section(targets: MeshTargets, consul: ConsulResult | None) -> Section:
     name = "service discovery"
     if not targets.consul_url:
         return Section(name, Verdict.UNKNOWN, "no Consul endpoint given")
@@ -172,7 +164,7 @@ def _communication_section(observations: list[Observation]) -> Section:
     return Section("communication", combine(o.verdict for o in probes), detail)
 
 
-def _circuit_section(targets: MeshTargets, kong: KongResult | None, results: dict[str, Any]) -> Section:
+def _circuit_section(targets: MeshTargets, kong: KongResult | None) -> Section:
     name = "circuit breakers"
     if not targets.kong_admin_url:
         return Section(name, Verdict.UNKNOWN, "no Kong admin endpoint given")
