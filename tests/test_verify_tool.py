@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from components.synth import Capture, reveal
+from mesh_status.targets import targets_from_stack_outputs
 from tests import api_answers
 from tests.loopback import LoopbackMesh, Reply
 
@@ -147,3 +149,25 @@ def test_without_a_deployed_stack_verify_says_so_in_one_line(tmp_path: Path) -> 
         "verify: nothing to check: stack 'dev' is not deployed or not readable (error: no stack named 'dev' found); run `make up` first"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_verify_reads_the_outputs_this_stack_really_exports(plan: Capture) -> None:
+    targets = targets_from_stack_outputs(reveal(plan.outputs))
+    assert (targets.consul_url, targets.kong_admin_url, targets.prometheus_url, targets.grafana_url, targets.jaeger_url) == (
+        "http://127.0.0.1:10006",
+        "http://127.0.0.1:10015",
+        "http://127.0.0.1:10200",
+        "http://127.0.0.1:10201",
+        "http://127.0.0.1:10210",
+    )
+    databases = {target.name: target for target in targets.databases}
+    assert {name: (t.protocol, t.port) for name, t in databases.items()} == {
+        "postgres": ("postgres", 10000),
+        "redis": ("redis", 10001),
+        "neo4j": ("bolt", 10003),
+        "rabbitmq": ("amqp", 10007),
+    }
+    # passwords come from the (secret) connection strings, addresses from the host's access points
+    assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh" and databases["postgres"].password
+    assert databases["redis"].password
+    assert targets.expected_services == plan.outputs["services"]
