@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# extra `make verify` flags, e.g. VERIFY_FLAGS=--json or VERIFY_FLAGS="--outputs outputs.json"
+VERIFY_FLAGS ?=
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
@@ -20,7 +22,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt backend/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -51,7 +53,7 @@ plan: venv ## Offline: synthesize the stack under mocks, print resources and pol
 	@$(PY) -m tools.plan --config $(CONFIG)
 
 verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
-	$(PY) -m tools.verify --stack $(STACK)
+	$(PY) -m tools.verify --stack $(STACK) $(VERIFY_FLAGS)
 
 test: venv ## Run the test suite (mocks, policy pack, real-tool checks)
 	$(PY) -m pytest -n 2
@@ -62,4 +64,4 @@ bench: venv ## Measure synthesis overhead, scaling, parallelism and determinism;
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy components tools policies tests __main__.py
+	$(VENV)/bin/mypy components tools policies tests backend __main__.py

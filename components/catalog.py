@@ -273,8 +273,6 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 8000, "/health"),
             metrics=Metrics(8000),
             replicable=True,
-            # until the reference backend lands in backend/ there is nothing to build
-            enabled=False,
         ),
         # --- monitoring ---
         ServiceSpec(

@@ -43,6 +43,8 @@ class WiringContext:
     network_name: pulumi.Output[str]
     discovery: ServiceDiscovery | None = None
     """Consul's ACL tokens, once the Consul server exists (services after it in the catalog may use them)."""
+    parent: pulumi.Resource | None = None
+    """The component that resources created during wiring (e.g. the backend image build) belong to."""
 
 
 @dataclass

@@ -6,11 +6,12 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
 
+from components.backend import backend
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.dashboards import mesh_dashboards
@@ -28,7 +29,14 @@ from components.telemetry import TELEMETRY_WIRING
 from components.telemetry_config import grafana_url
 from components.topology import DeployedService
 
-WIRING = {**DATASTORE_WIRING, **DISCOVERY_WIRING, **GATEWAY_WIRING, **TELEMETRY_WIRING}
+# each service's wiring beyond its catalog entry: credentials, rendered files, images built here
+WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
+    **DATASTORE_WIRING,
+    **DISCOVERY_WIRING,
+    **GATEWAY_WIRING,
+    **TELEMETRY_WIRING,
+    "backend": backend,
+}
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -79,6 +87,7 @@ class ServiceMesh(pulumi.ComponentResource):
             endpoints=self.endpoints,
             credentials=self.credentials,
             network_name=self.networks.mesh_name,
+            parent=self,
         )
 
         self.services = {}

@@ -27,6 +27,7 @@ CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+IMAGE = "docker:index/image:Image"
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,11 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "tls:index/certRequest:CertRequest": lambda name, inputs: {"certRequestPem": _fake_pem("CERTIFICATE REQUEST", name)},
     REMOTE_IMAGE: lambda name, inputs: {"imageId": "sha256:" + _digest("image", str(inputs.get("name"))), "repoDigest": ""},
     "consul:index/aclToken:AclToken": lambda name, inputs: {"accessorId": _uuid("accessor/" + name)},
+    # a local build (skip_push): the provider reports the image ID as repoDigest
+    IMAGE: lambda name, inputs: {
+        "repoDigest": "sha256:" + _digest("build", str(inputs.get("imageName"))),
+        "baseImageName": inputs.get("imageName"),
+    },
 }
 
 # Results of provider functions (invokes) the program calls, by token (deterministic).

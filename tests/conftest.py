@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from components.synth import Capture, synthesize
+from tests.loopback import LoopbackMesh
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,11 @@ def synth() -> Callable[..., Capture]:
         return synthesize(raw_config or {}, **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def loopback_mesh() -> Iterator[LoopbackMesh]:
+    """A mesh's observable parts on 127.0.0.1 (real Prometheus, Redis, MCP servers; canned Consul/Kong/Grafana/Jaeger)."""
+    mesh = LoopbackMesh()
+    yield mesh
+    mesh.close()

@@ -167,7 +167,7 @@ def test_no_gateway_output_without_kong(synth):
 
 def test_bad_gateway_config_stops_the_program_before_anything_is_registered(synth):
     with pytest.raises(ConfigError, match=r"^mesh:gateway\.upstreams\.backend: backend is disabled"):
-        synth({"gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}})
+        synth({"services": {"backend": {"enabled": False}}, "gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}})
 
 
 def test_the_readme_token_snippet_mints_a_jwt_the_consumer_credential_accepts(routed, tmp_path):

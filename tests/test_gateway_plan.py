@@ -113,7 +113,7 @@ def test_every_mcp_server_is_routed_under_its_path_with_key_auth():
 
 
 def test_backend_routes_exist_only_when_the_backend_is_enabled():
-    assert "backend" not in {s.name for s in kong_of({}).services}
+    assert "backend" not in {s.name for s in kong_of({"services": {"backend": {"enabled": False}}}).services}
     assert "backend" in {s.name for s in kong_of(with_backend()).services}
 
 
@@ -197,7 +197,7 @@ def bad(raw, *, mcp: bool = True) -> str:
             id="weight-of-unknown-instance",
         ),
         pytest.param(
-            {"gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}},
+            {"services": {"backend": {"enabled": False}}, "gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}},
             "mesh:gateway.upstreams.backend: backend is disabled (mesh:services.backend.enabled); enable it or remove this entry",
             id="route-to-disabled-backend",
         ),

@@ -1,0 +1,1 @@
+"""The reference backend API of the mesh: health, Prometheus metrics, and the mesh status behind JWT."""
