@@ -37,6 +37,8 @@ class WiringContext:
     endpoints: list[Endpoint]
     credentials: MeshCredentials
     network_name: pulumi.Output[str]
+    prometheus_consul_token: pulumi.Input[str] | None = None
+    """Consul ACL token for Prometheus and consul-exporter (service:read, node:read, agent:read), from discovery."""
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Wiring:
     port_bind_addresses: dict[int, str] = field(default_factory=dict)
     image: pulumi.Input[str] | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    command: list[str] | None = None
+    """Replaces the catalog's command when flags come from config (Prometheus' retention)."""
 
 
 def secret_env(name: str, value: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -6,6 +6,7 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -14,9 +15,12 @@ from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.monitoring import MONITORING_WIRING
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
+
+WIRING: dict[str, Callable[[WiringContext], Wiring]] = {**DATASTORE_WIRING, **MONITORING_WIRING}
 
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
@@ -67,7 +71,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.services = {}
         self.rendered_files = {}
         for service in args.services:
-            wiring = DATASTORE_WIRING[service.name](context) if service.name in DATASTORE_WIRING else Wiring()
+            wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
             self.services[service.name] = MeshService(
@@ -81,6 +85,7 @@ class ServiceMesh(pulumi.ComponentResource):
                     uploads=wiring.uploads,
                     image=wiring.image,
                     depends_on=needed + wiring.depends_on,
+                    command=wiring.command,
                 ),
                 child,
             )

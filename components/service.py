@@ -36,6 +36,8 @@ class MeshServiceArgs:
     """An image built by the stack; otherwise the catalog image is pulled."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources the containers need besides their inputs (services they cannot start without)."""
+    command: Sequence[str] | None = None
+    """Replaces the catalog's command (flags that come from config)."""
 
 
 def container_name(instance: str) -> str:
@@ -115,7 +117,7 @@ class MeshService(pulumi.ComponentResource):
                     instance,
                     name=container_name(instance),
                     image=self.image_id,
-                    command=list(spec.command) or None,
+                    command=list(spec.command if args.command is None else args.command) or None,
                     envs=envs or None,
                     user=spec.user,
                     restart="unless-stopped",
