@@ -52,7 +52,7 @@ def run_plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_make_plan_lists_containers_with_healthchecks_and_writes_build(tmp_path):
     result = run_plan("--config", str(ROOT / "Pulumi.dev.yaml"), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "20 containers, 20 with a healthcheck" in result.stdout
+    assert "21 containers, 21 with a healthcheck" in result.stdout  # 20 + consul-exporter
     assert (tmp_path / "rabbitmq" / "rabbitmq.conf").read_text().startswith("load_definitions")
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert len(plan["resources"]) > 20
