@@ -122,6 +122,44 @@ EXPORTER_METRICS: dict[str, ExporterMetrics] = {
             ),
         ),
         ExporterMetrics(
+            "redis-exporter",
+            # namespace `redis` + the names mapped in NewRedisExporter (metricMapGauges, metricMapCounters, metricDescriptions)
+            "https://github.com/oliver006/redis_exporter/blob/v1.74.0/exporter/exporter.go",
+            frozenset(
+                {
+                    "redis_up",
+                    "redis_uptime_in_seconds",
+                    "redis_connected_clients",
+                    "redis_blocked_clients",
+                    "redis_memory_used_bytes",
+                    "redis_memory_max_bytes",
+                    "redis_commands_processed_total",
+                    "redis_connections_received_total",
+                    "redis_keyspace_hits_total",
+                    "redis_keyspace_misses_total",
+                    "redis_evicted_keys_total",
+                    "redis_expired_keys_total",
+                    "redis_db_keys",
+                }
+            ),
+        ),
+        ExporterMetrics(
+            "postgres-exporter",
+            "https://github.com/prometheus-community/postgres_exporter/tree/v0.18.1/collector (pg_stat_database.go, pg_database.go)",
+            frozenset(
+                {
+                    "pg_up",
+                    "pg_stat_database_numbackends",
+                    "pg_stat_database_xact_commit",
+                    "pg_stat_database_xact_rollback",
+                    "pg_stat_database_blks_read",
+                    "pg_stat_database_blks_hit",
+                    "pg_stat_database_deadlocks",
+                    "pg_database_size_bytes",
+                }
+            ),
+        ),
+        ExporterMetrics(
             "blackbox-exporter",
             # what a /probe answer carries (prober/handler.go, prober/http.go, prober/tcp.go)
             "https://github.com/prometheus/blackbox_exporter/blob/v0.27.0/prober/handler.go",

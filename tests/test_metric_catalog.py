@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from components.alert_rules import all_alert_rules
+from components.catalog import CATALOG
 from components.config import parse_mesh_config
 from components.endpoints import service_endpoints
 from components.metric_catalog import EXPORTER_METRICS, SCRAPE, metric_names, producers
@@ -23,8 +24,9 @@ def test_metric_names_are_read_out_of_promql():
     assert metric_names("histogram_quantile(0.95, sum(rate(h_bucket[5m])) by (le)) > 1000") == {"h_bucket"}
 
 
-def test_every_exporter_list_names_its_source():
+def test_every_exporter_list_names_its_source_and_a_catalog_service():
     for entry in EXPORTER_METRICS.values():
+        assert entry.exporter in CATALOG or entry.exporter == SCRAPE
         assert entry.source.startswith("https://"), entry.exporter
         assert entry.metrics, entry.exporter
 
