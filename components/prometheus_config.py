@@ -85,16 +85,18 @@ class TargetGroup:
 class ConsulDiscovery:
     server: str
     tags: tuple[str, ...]
-    credentials_file: str | None
-    """None only where no Consul ACLs exist (pure tests); the stack always sets it."""
+    credentials_file: str
     refresh_interval: str = "30s"
 
     def render(self) -> dict[str, object]:
-        rendered: dict[str, object] = {"server": self.server, "tags": list(self.tags), "refresh_interval": self.refresh_interval}
-        if self.credentials_file is not None:
-            # Consul takes `Authorization: Bearer <token>` like X-Consul-Token; the token stays in its own file
-            rendered["authorization"] = {"type": "Bearer", "credentials_file": self.credentials_file}
-        return rendered
+        return {
+            "server": self.server,
+            "tags": list(self.tags),
+            "refresh_interval": self.refresh_interval,
+            # Consul takes `Authorization: Bearer <token>` like X-Consul-Token; the token stays in its own file.
+            # `type` is explicit: Prometheus 2.42's HTTP SD sends no scheme without it
+            "authorization": {"type": "Bearer", "credentials_file": self.credentials_file},
+        }
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _endpoint_labels(endpoint: Endpoint) -> tuple[tuple[str, str], ...]:
     return (("service", endpoint.service), ("instance", endpoint.instance), ("category", endpoint.category), ("kind", endpoint.kind))
 
 
-def _static_job(service: str, endpoints: Sequence[Endpoint], consul_token_file: str | None) -> ScrapeJob | None:
+def _static_job(service: str, endpoints: Sequence[Endpoint]) -> ScrapeJob | None:
     scraped = [endpoint for endpoint in endpoints if endpoint.service == service and endpoint.metrics is not None]
     if not scraped:
         return None
@@ -172,7 +174,7 @@ def _static_job(service: str, endpoints: Sequence[Endpoint], consul_token_file: 
         name=service,
         metrics_path=url.path,
         params=params,
-        credentials_file=consul_token_file if service in TOKEN_PROTECTED else None,
+        credentials_file=CONSUL_TOKEN_FILE if service in TOKEN_PROTECTED else None,
         honor_labels=service in HONOR_LABELS,
         static=tuple(
             TargetGroup((f"{endpoint.address}:{endpoint.metrics.port}",), _endpoint_labels(endpoint))
@@ -182,11 +184,11 @@ def _static_job(service: str, endpoints: Sequence[Endpoint], consul_token_file: 
     )
 
 
-def _consul_services_job(consul: Endpoint, consul_token_file: str | None) -> ScrapeJob:
+def _consul_services_job(consul: Endpoint) -> ScrapeJob:
     meta = "__meta_consul_service_metadata_"
     return ScrapeJob(
         name="consul-services",
-        consul=ConsulDiscovery(server=f"{consul.address}:{consul.port}", tags=(METRICS_TAG,), credentials_file=consul_token_file),
+        consul=ConsulDiscovery(server=f"{consul.address}:{consul.port}", tags=(METRICS_TAG,), credentials_file=CONSUL_TOKEN_FILE),
         relabel=(
             Relabel(source_labels=("__meta_consul_service",), regex="|".join(STATIC_SCRAPES), action="drop"),
             Relabel(source_labels=(f"{meta}{META_METRICS_PATH}",), regex="(.+)", target_label="__metrics_path__"),
@@ -236,7 +238,7 @@ def _blackbox_jobs(endpoints: Sequence[Endpoint], blackbox_address: str) -> list
     ]
 
 
-def mesh_prometheus_config(endpoints: Sequence[Endpoint], *, consul_token_file: str | None = CONSUL_TOKEN_FILE) -> PrometheusConfig:
+def mesh_prometheus_config(endpoints: Sequence[Endpoint]) -> PrometheusConfig:
     """The scrape, probe and alerting setup for these endpoints (services absent from the stack are left out)."""
     by_service: dict[str, list[Endpoint]] = {}
     for endpoint in endpoints:
@@ -244,9 +246,9 @@ def mesh_prometheus_config(endpoints: Sequence[Endpoint], *, consul_token_file: 
 
     jobs: list[ScrapeJob] = []
     if "consul" in by_service:
-        jobs.append(_consul_services_job(by_service["consul"][0], consul_token_file))
+        jobs.append(_consul_services_job(by_service["consul"][0]))
     for service in STATIC_SCRAPES:
-        job = _static_job(service, endpoints, consul_token_file)
+        job = _static_job(service, endpoints)
         if job is not None:
             jobs.append(job)
     if BLACKBOX_SERVICE in by_service:
