@@ -192,11 +192,12 @@ def _consul_services_job(consul: Endpoint) -> ScrapeJob:
         relabel=(
             Relabel(source_labels=("__meta_consul_service",), regex="|".join(STATIC_SCRAPES), action="drop"),
             Relabel(source_labels=(f"{meta}{META_METRICS_PATH}",), regex="(.+)", target_label="__metrics_path__"),
-            # the registered port is the service's main port; metrics may live on another one
+            # the registered port is the service's main port; metrics may live on another one. The host is the one
+            # Consul SD chose (service address, else node address)
             Relabel(
-                source_labels=("__meta_consul_service_address", f"{meta}{META_METRICS_PORT}"),
+                source_labels=("__address__", f"{meta}{META_METRICS_PORT}"),
                 separator=";",
-                regex=r"(.+);(\d+)",
+                regex=r"([^:;]+)(?::\d+)?;(\d+)",
                 replacement="$1:$2",
                 target_label="__address__",
             ),

@@ -79,7 +79,7 @@ def test_discovered_targets_take_metrics_path_and_port_from_service_meta():
         "target_label": "__metrics_path__",
     } in relabel
     address = next(step for step in relabel if step.get("target_label") == "__address__")
-    assert address["source_labels"] == ["__meta_consul_service_address", "__meta_consul_service_metadata_metrics_port"]
+    assert address["source_labels"] == ["__address__", "__meta_consul_service_metadata_metrics_port"]
     targets = {
         step["target_label"]: step["source_labels"][0] for step in relabel if step.get("target_label") in {"category", "kind", "service"}
     }
