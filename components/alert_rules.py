@@ -1,7 +1,7 @@
 """The mesh's alert rules as typed objects, rendered to a Prometheus rules file.
 
 Each rule names the exporter whose metrics it reads; `mesh_alert_rules` keeps only the rules whose
-exporter this stack runs, so every rule can fire. Every alert carries `service` (the inhibition
+exporter this stack runs, so every rule can fire. Every alert carries `mesh_service` (the inhibition
 rules of Alertmanager match on it) and `severity` (its route). This module imports no Pulumi.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from components.metric_catalog import SCRAPE
+from components.metric_catalog import SCRAPER, SERVICE_LABEL
 from components.monitoring_config import AlertThresholds
 
 CRITICAL = "critical"
@@ -55,9 +55,9 @@ class RuleGroup:
         return rendered
 
 
-def _as_service(expr: str, label: str) -> str:
-    """Copy an exporter's own label into `service`, the label every mesh alert is grouped and inhibited by."""
-    return f'label_replace({expr}, "service", "$1", "{label}", "(.+)")'
+def _as_service(expr: str, label: str, regex: str = "(.+)") -> str:
+    """Name the mesh service an alert is about from one of the exporter's own labels (Alertmanager groups by it)."""
+    return f'label_replace({expr}, "{SERVICE_LABEL}", "$1", "{label}", "{regex}")'
 
 
 def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
@@ -70,25 +70,27 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             expr='up{job!~"blackbox-.+"} == 0',
             for_="1m",
             severity=CRITICAL,
-            summary="{{ $labels.service }} is down",
+            summary="{{ $labels.mesh_service }} is down",
             description="Prometheus cannot scrape {{ $labels.instance }} (job {{ $labels.job }}) for 1 minute.",
-            exporter=SCRAPE,
+            exporter=SCRAPER,
         ),
         AlertRule(
             name="ConsulCheckCritical",
             expr=_as_service('consul_health_service_status{status="critical"} == 1', "service_name"),
             for_="1m",
             severity=CRITICAL,
-            summary="Consul check {{ $labels.check }} of {{ $labels.service }} is critical",
+            summary="Consul check {{ $labels.check }} of {{ $labels.mesh_service }} is critical",
             description="Consul reports check {{ $labels.check }} of {{ $labels.service_id }} on {{ $labels.node }} critical for 1 minute.",
             exporter="consul-exporter",
         ),
         AlertRule(
             name="KongHighErrorRatio",
-            expr=(
+            # Kong's own `service` label is the Kong service, named after the mesh service it proxies
+            expr=_as_service(
                 'sum by (service) (rate(kong_http_requests_total{code=~"5.."}[5m]))'
                 " / sum by (service) (rate(kong_http_requests_total[5m]))"
-                f" > {thresholds.error_ratio:g}"
+                f" > {thresholds.error_ratio:g}",
+                "service",
             ),
             for_="5m",
             severity=WARNING,
@@ -101,7 +103,8 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
         AlertRule(
             name="KongUpstreamTargetUnhealthy",
             # the circuit breaker is open: Kong's health checker stopped sending traffic to this target
-            expr=_as_service('kong_upstream_target_health{state=~"unhealthy|dns_error"} == 1', "upstream"),
+            # the gateway names each upstream `<service>-upstream` (components/gateway_plan.py)
+            expr=_as_service('kong_upstream_target_health{state=~"unhealthy|dns_error"} == 1', "upstream", "(.+?)(?:-upstream)?"),
             for_="1m",
             severity=WARNING,
             summary="Kong took {{ $labels.target }} out of upstream {{ $labels.upstream }}",
@@ -112,8 +115,9 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
         ),
         AlertRule(
             name="KongHighLatencyP95",
-            expr=(
-                f"histogram_quantile(0.95, sum by (service, le) (rate(kong_request_latency_ms_bucket[5m]))) > {thresholds.latency_p95_ms}"
+            expr=_as_service(
+                f"histogram_quantile(0.95, sum by (service, le) (rate(kong_request_latency_ms_bucket[5m]))) > {thresholds.latency_p95_ms}",
+                "service",
             ),
             for_="10m",
             severity=WARNING,
@@ -126,7 +130,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             expr="probe_success == 0",
             for_="2m",
             severity=CRITICAL,
-            summary="{{ $labels.service }} fails its blackbox probe",
+            summary="{{ $labels.mesh_service }} fails its blackbox probe",
             description="The blackbox exporter's probe of {{ $labels.instance }} has failed for 2 minutes.",
             exporter="blackbox-exporter",
         ),
@@ -143,7 +147,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             for_="0m",
             severity=WARNING,
             summary="Container {{ $labels.name }} restarted in the last 15 minutes",
-            description="Docker restarted {{ $labels.name }} ({{ $labels.service }}): see its logs for why it exited.",
+            description="Docker restarted {{ $labels.name }} ({{ $labels.mesh_service }}): see its logs for why it exited.",
             exporter="cadvisor",
         ),
         AlertRule(
@@ -175,7 +179,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
 
 def mesh_alert_rules(thresholds: AlertThresholds, scraped: Iterable[str]) -> RuleGroup:
     """The rules whose exporter is among `scraped` (service names the stack scrapes or probes through)."""
-    present = {SCRAPE, *scraped}
+    present = {SCRAPER, *scraped}
     return RuleGroup(RULE_GROUP, tuple(rule for rule in all_alert_rules(thresholds) if rule.exporter in present))
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import yaml
 
 from components.alert_rules import CRITICAL, WARNING
+from components.metric_catalog import SERVICE_LABEL
 from components.monitoring_config import AlertingConfig
 
 MESH_RECEIVER = "mesh"
 NULL_RECEIVER = "null"
 CONFIG_PATH = "/etc/alertmanager/alertmanager.yml"
-GROUP_BY = ("alertname", "service")
+GROUP_BY = ("alertname", SERVICE_LABEL)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _mesh_receiver(alerting: AlertingConfig) -> dict[str, object]:
         slack: dict[str, object] = {
             "api_url": alerting.slack.webhook_url,
             "send_resolved": True,
-            "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.service }})",
+            "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.mesh_service }})",
             "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
         }
         if alerting.slack.channel is not None:
@@ -117,8 +118,8 @@ def mesh_alertmanager_config(alerting: AlertingConfig) -> AlertmanagerConfig:
     )
     inhibitions = (
         # a service that is down explains every other alert about it
-        Inhibition(('alertname="ServiceDown"',), ('alertname!="ServiceDown"',), ("service",)),
-        Inhibition((f'severity="{CRITICAL}"',), (f'severity="{WARNING}"',), ("service",)),
+        Inhibition(('alertname="ServiceDown"',), ('alertname!="ServiceDown"',), (SERVICE_LABEL,)),
+        Inhibition((f'severity="{CRITICAL}"',), (f'severity="{WARNING}"',), (SERVICE_LABEL,)),
     )
     return AlertmanagerConfig(route=route, receivers=tuple(receivers), inhibitions=inhibitions)
 

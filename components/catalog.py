@@ -425,6 +425,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             probe=http_probe("wget", 13133, "/status"),
             check=Check("http", 13133, "/status"),
             metrics=Metrics(8888),
+            command=("--config", "/etc/jaeger/config.yaml"),
             memory_mb=1024,
         ),
         ServiceSpec(
@@ -437,6 +438,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 12345, "/-/ready"),
             metrics=Metrics(12345),
             volumes=(DataVolume("data", "/var/lib/alloy/data"),),
+            # read-only, yet the Docker API is still reachable through it: Alloy lists containers and reads their logs
+            host_mounts=(HostMount("/var/run/docker.sock", "/var/run/docker.sock"),),
             command=(
                 "run",
                 "--server.http.listen-addr=0.0.0.0:12345",

@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from components.gateway_config import GatewayConfig
 from components.monitoring_config import MonitoringConfig
+from components.telemetry_config import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
 
@@ -104,6 +106,8 @@ class MeshConfig(_Strict):
     proxy_bind_address: str | None = Field(default=None, alias="proxyBindAddress")
     port_ranges: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_PORT_RANGES), alias="portRanges")
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @field_validator("bind_address", "proxy_bind_address")

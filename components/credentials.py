@@ -24,6 +24,8 @@ class MeshCredentials(pulumi.ComponentResource):
     rabbitmq_password: pulumi.Output[str]
     rabbitmq_salt_hex: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
+    gateway_jwt_secret: pulumi.Output[str]
+    gateway_api_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:credentials:MeshCredentials", name, None, opts)
@@ -33,6 +35,9 @@ class MeshCredentials(pulumi.ComponentResource):
         self.neo4j_password = self._password(name, "neo4j")
         self.rabbitmq_password = self._password(name, "rabbitmq")
         self.grafana_admin_password = self._password(name, "grafana-admin")
+        # the Kong consumer's HS256 JWT secret (shared with the backend) and its key-auth key
+        self.gateway_jwt_secret = self._password(name, "gateway-jwt-secret")
+        self.gateway_api_key = self._password(name, "gateway-api-key")
         # stable salt for RabbitMQ's password hash, so the rendered definitions do not change on every run
         self.rabbitmq_salt_hex = random.RandomBytes(f"{name}-rabbitmq-salt", length=4, opts=pulumi.ResourceOptions(parent=self)).hex
         self.register_outputs({})

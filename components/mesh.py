@@ -6,22 +6,27 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 
 from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
+from components.dashboards import mesh_dashboards
+from components.datasources import mesh_datasources
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.gateway import GATEWAY_WIRING, gateway_access
+from components.grafana import GrafanaStack, GrafanaStackArgs
 from components.monitoring import MONITORING_WIRING
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
+from components.telemetry import TELEMETRY_WIRING
+from components.telemetry_config import grafana_url
 from components.topology import DeployedService
 
-WIRING: dict[str, Callable[[WiringContext], Wiring]] = {**DATASTORE_WIRING, **MONITORING_WIRING}
-
+WIRING = {**DATASTORE_WIRING, **GATEWAY_WIRING, **TELEMETRY_WIRING, **MONITORING_WIRING}
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -33,14 +38,16 @@ class ServiceMeshArgs:
     """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
 
 
-def access_points(services: list[DeployedService], config: MeshConfig) -> dict[str, str]:
-    """Service (or `service.port`) -> URL on the host, for every published port."""
+def access_points(services: list[DeployedService], config: MeshConfig, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
+    """Service (or `service.port`) -> URL on the host, for every published port, at the address it really binds."""
     points: dict[str, str] = {}
     for service in services:
         published = service.spec.published_ports
         for port in published:
             key = service.name if len(published) == 1 else f"{service.name}.{port.name}"
-            host = config.bind_address
+            address = binds.get(service.name, {}).get(port.internal, config.bind_address)
+            # a wildcard bind is reached through loopback from the host itself
+            host = "127.0.0.1" if address in ("0.0.0.0", "::") else f"[{address}]" if ":" in address else address
             points[key] = f"{_SCHEMES.get(port.name, 'http')}://{host}:{port.host}"
     return points
 
@@ -51,6 +58,9 @@ class ServiceMesh(pulumi.ComponentResource):
     access_points: dict[str, str]
     connection_strings: dict[str, pulumi.Output[str]]
     endpoints: list[Endpoint]
+    grafana: GrafanaStack | None
+    gateway: dict[str, pulumi.Input[str]] | None
+    """How clients call through Kong (proxy URL, JWT issuer and secret, API key as secrets); None without Kong."""
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -70,10 +80,12 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
+        binds: dict[str, Mapping[int, str]] = {}
         for service in args.services:
             wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
             needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
             self.rendered_files.update(wiring.rendered)
+            binds[service.name] = wiring.port_bind_addresses
             self.services[service.name] = MeshService(
                 service.name,
                 MeshServiceArgs(
@@ -90,6 +102,27 @@ class ServiceMesh(pulumi.ComponentResource):
                 child,
             )
 
-        self.access_points = access_points(args.services, args.config)
+        self.grafana = None
+        if "grafana" in self.services:
+            grafana_spec = next(service.spec for service in args.services if service.name == "grafana")
+            host_port = grafana_spec.published_ports[0].host
+            assert host_port is not None
+            dashboards = mesh_dashboards(self.endpoints)
+            self.rendered_files.update({f"grafana/dashboards/{board.uid}.json": board.config_json for board in dashboards})
+            self.grafana = GrafanaStack(
+                f"{name}-grafana",
+                GrafanaStackArgs(
+                    url=grafana_url(args.config.telemetry, args.config.bind_address, host_port),
+                    admin_password=self.credentials.grafana_admin_password,
+                    grafana_containers=self.services["grafana"].containers,
+                    datasources=mesh_datasources(self.services),
+                    dashboards=dashboards,
+                ),
+                child,
+            )
+
+        self.access_points = access_points(args.services, args.config, binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
+        kong = next((service for service in args.services if service.name == "kong"), None)
+        self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})

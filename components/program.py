@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 
 from components.config import parse_mesh_config, strip_namespace
+from components.endpoints import service_endpoints
+from components.gateway_plan import plan_gateway
 from components.mesh import ServiceMesh, ServiceMeshArgs
 from components.topology import resolve_services
 
@@ -36,6 +38,7 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
     config = parse_mesh_config(raw_config)
     services = resolve_services(config)
+    plan_gateway(config, service_endpoints(services))
 
     mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services))
     outputs = {
@@ -43,4 +46,9 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
         "services": [service.name for service in services],
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
     }
+    if mesh.grafana is not None:
+        outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
+        outputs["grafanaAdminPassword"] = mesh.credentials.grafana_admin_password
+    if mesh.gateway is not None:
+        outputs["gateway"] = pulumi.Output.secret(mesh.gateway)
     return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from components.endpoints import Endpoint
+from components.metric_catalog import CONSUL_HEALTH_LABEL, SERVICE_LABEL
 from components.monitoring_config import MonitoringConfig
 
 SCRAPE_INTERVAL = "15s"
@@ -37,8 +38,6 @@ STATIC_SCRAPES = ("consul", "kong")
 """Scraped by address, not through discovery: a Consul outage must not hide Consul's or the gateway's metrics."""
 TOKEN_PROTECTED = frozenset({"consul"})
 """Metrics endpoints behind Consul's ACLs (`/v1/agent/metrics` needs agent:read)."""
-HONOR_LABELS = frozenset({"kong"})
-"""Exporters whose own `service` label (the upstream service) must win over the target's."""
 
 BLACKBOX_SERVICE = "blackbox-exporter"
 ALERTMANAGER_SERVICE = "alertmanager"
@@ -107,13 +106,10 @@ class ScrapeJob:
     static: tuple[TargetGroup, ...] = ()
     consul: ConsulDiscovery | None = None
     credentials_file: str | None = None
-    honor_labels: bool = False
     relabel: tuple[Relabel, ...] = ()
 
     def render(self) -> dict[str, object]:
         rendered: dict[str, object] = {"job_name": self.name, "metrics_path": self.metrics_path}
-        if self.honor_labels:
-            rendered["honor_labels"] = True
         if self.params:
             rendered["params"] = {key: list(values) for key, values in self.params}
         if self.credentials_file is not None:
@@ -159,7 +155,7 @@ def render_prometheus_yml(config: PrometheusConfig) -> str:
 
 
 def _endpoint_labels(endpoint: Endpoint) -> tuple[tuple[str, str], ...]:
-    return (("service", endpoint.service), ("instance", endpoint.instance), ("category", endpoint.category), ("kind", endpoint.kind))
+    return ((SERVICE_LABEL, endpoint.service), ("instance", endpoint.instance), ("category", endpoint.category), ("kind", endpoint.kind))
 
 
 def _static_job(service: str, endpoints: Sequence[Endpoint]) -> ScrapeJob | None:
@@ -175,7 +171,6 @@ def _static_job(service: str, endpoints: Sequence[Endpoint]) -> ScrapeJob | None
         metrics_path=url.path,
         params=params,
         credentials_file=CONSUL_TOKEN_FILE if service in TOKEN_PROTECTED else None,
-        honor_labels=service in HONOR_LABELS,
         static=tuple(
             TargetGroup((f"{endpoint.address}:{endpoint.metrics.port}",), _endpoint_labels(endpoint))
             for endpoint in scraped
@@ -201,7 +196,8 @@ def _consul_services_job(consul: Endpoint) -> ScrapeJob:
                 replacement="$1:$2",
                 target_label="__address__",
             ),
-            Relabel(source_labels=("__meta_consul_service",), target_label="service"),
+            Relabel(source_labels=("__meta_consul_service",), target_label=SERVICE_LABEL),
+            Relabel(source_labels=("__meta_consul_health",), target_label=CONSUL_HEALTH_LABEL),
             Relabel(source_labels=("__meta_consul_service_id",), target_label="instance"),
             Relabel(source_labels=(f"{meta}{META_CATEGORY}",), target_label="category"),
             Relabel(source_labels=(f"{meta}{META_KIND}",), target_label="kind"),

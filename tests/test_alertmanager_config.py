@@ -68,8 +68,8 @@ def route_of(path: Path, *labels: str) -> str:
 def test_alerts_of_every_severity_reach_the_configured_receivers(tmp_path):
     path = tmp_path / "alertmanager.yml"
     path.write_text(render(ALL_RECEIVERS))
-    assert route_of(path, "alertname=ServiceDown", "severity=critical", "service=redis") == "mesh"
-    assert route_of(path, "alertname=HostMemoryLow", "severity=warning", "service=node-exporter") == "mesh"
+    assert route_of(path, "alertname=ServiceDown", "severity=critical", "mesh_service=redis") == "mesh"
+    assert route_of(path, "alertname=HostMemoryLow", "severity=warning", "mesh_service=node-exporter") == "mesh"
     assert route_of(path, "alertname=Unknown") == "mesh"
 
 
@@ -90,7 +90,7 @@ def test_receivers_carry_webhook_slack_and_email():
 
 def test_routes_group_by_alert_and_service_and_split_by_severity():
     route = yaml.safe_load(render({"webhookUrl": WEBHOOK}))["route"]
-    assert route["group_by"] == ["alertname", "service"]
+    assert route["group_by"] == ["alertname", "mesh_service"]
     assert [child["matchers"] for child in route["routes"]] == [['severity="critical"'], ['severity="warning"']]
     assert route["routes"][0]["repeat_interval"] == "1h"
 
@@ -100,9 +100,9 @@ def test_a_down_service_inhibits_its_other_alerts_and_critical_inhibits_warning(
     assert {
         "source_matchers": ['alertname="ServiceDown"'],
         "target_matchers": ['alertname!="ServiceDown"'],
-        "equal": ["service"],
+        "equal": ["mesh_service"],
     } in inhibit
-    assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["service"]} in inhibit
+    assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'], "equal": ["mesh_service"]} in inhibit
 
 
 def alertmanager_uploads(capture: Capture) -> Registration:

@@ -45,7 +45,10 @@ def free_port() -> int:
 
 
 def alert(name: str, severity: str, service: str) -> dict[str, Any]:
-    return {"labels": {"alertname": name, "severity": severity, "service": service}, "annotations": {"summary": f"{name} on {service}"}}
+    return {
+        "labels": {"alertname": name, "severity": severity, "mesh_service": service},
+        "annotations": {"summary": f"{name} on {service}"},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +109,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def states(api: str) -> dict[str, str]:
     with urllib.request.urlopen(f"{api}/api/v2/alerts", timeout=5) as response:
-        return {f"{a['labels']['alertname']}/{a['labels']['service']}": a["status"]["state"] for a in json.load(response)}
+        return {f"{a['labels']['alertname']}/{a['labels']['mesh_service']}": a["status"]["state"] for a in json.load(response)}
 
 
 def test_a_down_service_silences_its_other_alerts_and_a_critical_one_its_warnings(alertmanager):
@@ -129,7 +132,7 @@ def test_the_webhook_receives_only_what_is_not_inhibited_grouped_by_alert_and_se
     # critical groups wait 10 s, warnings 30 s before their first notification
     while time.monotonic() - started < 45 and len(Webhook.received) < 3:
         time.sleep(0.5)
-    groups = sorted((n["groupLabels"]["alertname"], n["groupLabels"]["service"], n["receiver"]) for n in Webhook.received)
+    groups = sorted((n["groupLabels"]["alertname"], n["groupLabels"]["mesh_service"], n["receiver"]) for n in Webhook.received)
     assert groups == [
         ("ConsulCheckCritical", "qdrant", "mesh"),
         ("KongHighErrorRatio", "backend", "mesh"),

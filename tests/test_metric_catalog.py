@@ -8,7 +8,7 @@ from components.alert_rules import all_alert_rules
 from components.catalog import CATALOG
 from components.config import parse_mesh_config
 from components.endpoints import service_endpoints
-from components.metric_catalog import EXPORTER_METRICS, SCRAPE, metric_names, producers
+from components.metric_catalog import EXPORTER_METRICS, SCRAPER, SOURCES, metric_names, producers
 from components.monitoring_config import AlertThresholds
 from components.prometheus_config import RULES_FILE, scraped_exporters
 from components.topology import resolve_services
@@ -20,20 +20,20 @@ def test_metric_names_are_read_out_of_promql():
         " / on(instance) group_left(name) node_load1 > bool 1e3 and up unless absent(foo_total)"
     )
     assert metric_names(expr) == {"kong_request_latency_ms_bucket", "node_load1", "up", "foo_total"}
-    assert metric_names('label_replace(x_total == 1, "service", "$1", "upstream", "(.+)")') == {"x_total"}
+    assert metric_names('label_replace(x_total == 1, "mesh_service", "$1", "upstream", "(.+)")') == {"x_total"}
     assert metric_names("histogram_quantile(0.95, sum(rate(h_bucket[5m])) by (le)) > 1000") == {"h_bucket"}
 
 
 def test_every_exporter_list_names_its_source_and_a_catalog_service():
-    for entry in EXPORTER_METRICS.values():
-        assert entry.exporter in CATALOG or entry.exporter == SCRAPE
-        assert entry.source.startswith("https://"), entry.exporter
-        assert entry.metrics, entry.exporter
+    assert set(SOURCES) == set(EXPORTER_METRICS)
+    for exporter, names in EXPORTER_METRICS.items():
+        assert exporter in CATALOG and CATALOG[exporter].metrics is not None, exporter
+        assert SOURCES[exporter].startswith("https://"), exporter
+        assert names, exporter
 
 
 def test_every_metric_a_rule_queries_comes_from_a_scraped_exporter(plan):
-    endpoints = service_endpoints(resolve_services(parse_mesh_config({})))
-    scraped = scraped_exporters(endpoints) | {SCRAPE}
+    scraped = scraped_exporters(service_endpoints(resolve_services(parse_mesh_config({})))) | {SCRAPER}
     rules = yaml.safe_load(plan.rendered_files[f"prometheus/{RULES_FILE}"])
     for group in rules["groups"]:
         for rule in group["rules"]:

@@ -14,6 +14,7 @@ import yaml
 from components.catalog import Check, Metrics
 from components.config import parse_mesh_config
 from components.endpoints import Endpoint, service_endpoints
+from components.metric_catalog import CONSUL_HEALTH_LABEL, SERVICE_LABEL
 from components.prometheus_config import (
     CONSUL_TOKEN_FILE,
     RULES_FILE,
@@ -81,10 +82,13 @@ def test_discovered_targets_take_metrics_path_and_port_from_service_meta():
     address = next(step for step in relabel if step.get("target_label") == "__address__")
     assert address["source_labels"] == ["__address__", "__meta_consul_service_metadata_metrics_port"]
     targets = {
-        step["target_label"]: step["source_labels"][0] for step in relabel if step.get("target_label") in {"category", "kind", "service"}
+        step["target_label"]: step["source_labels"][0]
+        for step in relabel
+        if step.get("target_label") in {"category", "kind", SERVICE_LABEL, CONSUL_HEALTH_LABEL}
     }
     assert targets == {
-        "service": "__meta_consul_service",
+        SERVICE_LABEL: "__meta_consul_service",
+        CONSUL_HEALTH_LABEL: "__meta_consul_health",
         "category": "__meta_consul_service_metadata_category",
         "kind": "__meta_consul_service_metadata_kind",
     }
@@ -97,15 +101,15 @@ def test_consul_and_kong_are_scraped_statically_and_not_twice():
     assert consul["authorization"] == {"type": "Bearer", "credentials_file": CONSUL_TOKEN_FILE}
     assert consul["static_configs"][0]["targets"] == ["consul:8500"]
     assert (kong["metrics_path"], kong["static_configs"][0]["targets"]) == ("/metrics", ["kong:8100"])
-    # Kong's own `service` label (the proxied service) must survive the target's
-    assert kong["honor_labels"] is True
+    # the target names its service `mesh_service`, so Kong's own `service` label (the Kong service) survives
+    assert kong["static_configs"][0]["labels"][SERVICE_LABEL] == "kong" and "honor_labels" not in kong
     drop = job(document, "consul-services")["relabel_configs"][0]
     assert drop == {"source_labels": ["__meta_consul_service"], "regex": "consul|kong", "action": "drop"}
 
 
 def test_services_without_metrics_are_probed_through_the_blackbox_exporter():
     probes = job(rendered(), "blackbox-http")
-    targets = {group["labels"]["service"]: group["targets"] for group in probes["static_configs"]}
+    targets = {group["labels"][SERVICE_LABEL]: group["targets"] for group in probes["static_configs"]}
     assert targets == {"neo4j": ["http://neo4j:7474/"], "chromadb": ["http://chromadb:8000/api/v2/heartbeat"]}
     assert probes["params"] == {"module": ["http_2xx"]}
     assert {"target_label": "__address__", "replacement": "blackbox-exporter:9115"} in probes["relabel_configs"]

@@ -120,6 +120,7 @@ class FakeMesh(BaseHTTPRequestHandler):
                 "__meta_consul_service_port": str(service.port),
                 "__meta_consul_tags": "," + ",".join(service.tags) + ",",
                 "__meta_consul_node": "mesh-services",
+                "__meta_consul_health": "passing",
                 "__meta_consul_dc": "dc1",
             }
             labels.update({f"__meta_consul_service_metadata_{key}": value for key, value in service.meta.items()})
@@ -253,17 +254,24 @@ def test_consul_metrics_are_fetched_with_the_token_file(running):
 
 def test_discovered_service_is_scraped_at_its_meta_path_and_port_and_static_ones_are_not_doubled(running):
     targets = [target for target in wait_for_targets(running["api"]) if target["labels"]["job"] == "consul-services"]
-    assert [target["labels"]["service"] for target in targets] == ["demo"]
+    assert [target["labels"]["mesh_service"] for target in targets] == ["demo"]
     demo = targets[0]
     assert demo["scrapeUrl"] == f"http://127.0.0.1:{running['mesh_port']}/demo/metrics"
-    assert demo["labels"] == {"job": "consul-services", "service": "demo", "instance": "demo-1", "category": "core", "kind": "core"}
+    assert demo["labels"] == {
+        "job": "consul-services",
+        "mesh_service": "demo",
+        "instance": "demo-1",
+        "category": "core",
+        "kind": "core",
+        "consul_health": "passing",
+    }
 
 
 def test_blackbox_probes_answer_through_the_real_exporter(running):
     wait_for_targets(running["api"])
     query = urllib.parse.urlencode({"query": "probe_success"})
     results = get_json(f"{running['api']}/api/v1/query?{query}")["data"]["result"]
-    assert {result["metric"]["service"]: result["value"][1] for result in results} == {"neo4j": "1", "chromadb": "1"}
+    assert {result["metric"]["mesh_service"]: result["value"][1] for result in results} == {"neo4j": "1", "chromadb": "1"}
 
 
 def test_alerts_go_to_alertmanager_and_retention_comes_from_config(running):

@@ -1,0 +1,294 @@
+"""What the gateway routes, and how: upstreams, breakers, balancing, auth plugins, from catalog and config."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import ConfigError
+from components.endpoints import Endpoint
+from components.gateway_plan import API_PATH, HEALTH_PATH, JWT_ISSUER, kong_config, plan_gateway
+from components.kong_model import KongConfig, Plugin, Route
+from tests.gateway_fixtures import CREDENTIALS, config_of, endpoints_of, mcp_endpoint, plan_of, with_backend
+
+
+def kong_of(raw, *, mcp: bool = True) -> KongConfig:
+    return kong_config(plan_of(raw, mcp=mcp), CREDENTIALS)
+
+
+def plugin(plugins: tuple[Plugin, ...], name: str) -> Plugin | None:
+    return next((p for p in plugins if p.name == name), None)
+
+
+def route(config: KongConfig, name: str) -> Route:
+    return next(r for s in config.services for r in s.routes if r.name == name)
+
+
+def test_every_upstream_has_active_and_passive_healthchecks():
+    config = kong_of(with_backend({"ui": ["grafana"]}))
+    assert len(config.upstreams) == 4  # backend, two MCP servers, grafana
+    for upstream in config.upstreams:
+        active, passive = upstream.healthchecks.active, upstream.healthchecks.passive
+        # probing on (interval > 0) with thresholds that can be reached: the breaker can open and close
+        assert active.healthy.interval > 0 and active.unhealthy.interval > 0 and active.healthy.successes > 0
+        assert min(active.unhealthy.http_failures, active.unhealthy.tcp_failures, active.unhealthy.timeouts) > 0
+        assert min(passive.unhealthy.http_failures, passive.unhealthy.tcp_failures, passive.unhealthy.timeouts) > 0
+        # a success resets the passive counters, so failures are counted in a row
+        assert passive.healthy.successes > 0
+
+
+def test_breaker_defaults_follow_the_original_design():
+    config = kong_of(with_backend())
+    backend, mcp = config.upstream("backend-upstream"), config.upstream("mcp-files-upstream")
+    # backend 5 failures / 30 s timeout / 60 s recovery; MCP 5 / 15 / 45
+    assert backend.healthchecks.passive.unhealthy.http_failures == 5
+    assert config.service("backend").read_timeout == 30_000
+    assert backend.healthchecks.active.unhealthy.interval == 60
+    assert mcp.healthchecks.passive.unhealthy.timeouts == 5
+    assert config.service("mcp-files").read_timeout == 15_000
+    assert mcp.healthchecks.active.unhealthy.interval == 45
+
+
+def test_breaker_thresholds_follow_config():
+    config = kong_of(with_backend({"upstreams": {"backend": {"failures": 3, "timeoutS": 10, "recoveryS": 20, "successes": 2}}}))
+    backend = config.upstream("backend-upstream").healthchecks
+    assert (backend.passive.unhealthy.http_failures, backend.passive.unhealthy.tcp_failures, backend.passive.unhealthy.timeouts) == (
+        3,
+        3,
+        3,
+    )
+    assert (backend.active.unhealthy.http_failures, backend.active.unhealthy.interval, backend.active.healthy.successes) == (3, 20, 2)
+    assert config.service("backend").connect_timeout == config.service("backend").read_timeout == 10_000
+
+
+def test_active_probe_uses_the_services_own_health_path():
+    config = kong_of(with_backend({"ui": ["grafana", "jaeger"]}))
+    assert config.upstream("backend-upstream").healthchecks.active.http_path == "/health"
+    assert config.upstream("mcp-files-upstream").healthchecks.active.http_path == "/healthz"
+    assert config.upstream("grafana-upstream").healthchecks.active.http_path == "/api/health"
+    assert config.upstream("jaeger-upstream").healthchecks.active.http_path == "/"
+
+
+@pytest.mark.parametrize("algorithm", ["round-robin", "least-connections", "consistent-hashing", "latency"])
+def test_upstream_algorithm_follows_config(algorithm):
+    config = kong_of(with_backend({"upstreams": {"backend": {"algorithm": algorithm}, "mcp-files": {"algorithm": algorithm}}}))
+    assert config.upstream("backend-upstream").algorithm == algorithm
+    assert config.upstream("mcp-files-upstream").algorithm == algorithm
+    assert config.upstream("mcp-memory-upstream").algorithm == "round-robin"
+    assert config.upstream("backend-upstream").hash_on == ("ip" if algorithm == "consistent-hashing" else "none")
+
+
+def test_a_backend_canary_at_ten_percent_is_one_config_entry():
+    raw = with_backend({"upstreams": {"backend": {"weights": {"backend": 90, "backend-2": 10}}}}, backend={"enabled": True, "replicas": 2})
+    targets = kong_of(raw).upstream("backend-upstream").targets
+    assert [(t.target, t.weight) for t in targets] == [("backend-1:8000", 90), ("backend-2:8000", 10)]
+    assert targets[1].weight / sum(t.weight for t in targets) == pytest.approx(0.10)
+
+
+def test_unweighted_instances_share_traffic_equally():
+    targets = kong_of(with_backend(backend={"enabled": True, "replicas": 3})).upstream("backend-upstream").targets
+    assert [(t.target, t.weight) for t in targets] == [("backend-1:8000", 100), ("backend-2:8000", 100), ("backend-3:8000", 100)]
+
+
+def test_backend_api_requires_a_jwt_and_health_is_public():
+    config = kong_of(with_backend())
+    api, health = route(config, "backend-api"), route(config, "backend-health")
+    assert api.paths == (API_PATH,) and health.paths == (HEALTH_PATH,)
+    jwt = plugin(api.plugins, "jwt")
+    assert jwt is not None and jwt.config["claims_to_verify"] == ["exp"]
+    assert health.plugins == ()
+    consumer = config.consumers[0]
+    assert [(s.key, s.secret, s.algorithm) for s in consumer.jwt_secrets] == [(JWT_ISSUER, CREDENTIALS.jwt_secret, "HS256")]
+
+
+def test_every_mcp_server_is_routed_under_its_path_with_key_auth():
+    config = kong_of(with_backend())
+    for name, path in (("mcp-files", "/mcp/files"), ("mcp-memory", "/mcp/memory")):
+        mcp_route = route(config, name)
+        assert mcp_route.paths == (path,) and mcp_route.strip_path
+        key_auth = plugin(mcp_route.plugins, "key-auth")
+        assert key_auth is not None and key_auth.config["hide_credentials"] is True
+        assert config.service(name).path == "/mcp"
+    assert [c.key for c in config.consumers[0].keyauth_credentials] == [CREDENTIALS.api_key]
+    assert [t.target for t in config.upstream("mcp-memory-upstream").targets] == ["mcp-memory.mcp:3009", "mcp-memory-2.mcp:3009"]
+
+
+def test_backend_routes_exist_only_when_the_backend_is_enabled():
+    assert "backend" not in {s.name for s in kong_of({}).services}
+    assert "backend" in {s.name for s in kong_of(with_backend()).services}
+
+
+def test_uis_are_routed_only_where_config_enables_them():
+    assert {s.name for s in kong_of(with_backend(), mcp=False).services} == {"backend"}
+    config = kong_of(with_backend({"ui": ["grafana", "rabbitmq"], "uiDomain": "mesh.test"}), mcp=False)
+    assert route(config, "grafana-ui").hosts == ("grafana.mesh.test",)
+    # RabbitMQ's UI is its management port, not the AMQP port its endpoint names
+    assert [t.target for t in config.upstream("rabbitmq-upstream").targets] == ["rabbitmq:15672"]
+
+
+def test_databases_are_never_routed():
+    config = config_of(with_backend())
+    database = Endpoint("postgres", "postgres", "postgres", 5432, None, None, False, "core", "database", route_path="/pg")
+    plan = plan_gateway(config, [*endpoints_of(config), database])
+    assert "postgres" not in {s.name for s in plan.services}
+
+
+def test_global_plugins_prometheus_metrics_cors_and_tracing_to_jaeger():
+    config = kong_of(with_backend({"corsOrigins": ["https://app.example"]}))
+    prometheus = plugin(config.plugins, "prometheus")
+    assert prometheus is not None
+    assert (
+        prometheus.config["status_code_metrics"] and prometheus.config["latency_metrics"] and prometheus.config["upstream_health_metrics"]
+    )
+    cors = plugin(config.plugins, "cors")
+    assert cors is not None and cors.config["origins"] == ["https://app.example"]
+    telemetry = plugin(config.plugins, "opentelemetry")
+    assert telemetry is not None and telemetry.config["traces_endpoint"] == "http://jaeger:4318/v1/traces"
+
+
+def test_no_tracing_plugin_without_jaeger():
+    config = kong_of(with_backend(jaeger={"enabled": False}))
+    assert plugin(config.plugins, "opentelemetry") is None
+
+
+def test_rate_limiting_is_local_and_follows_config():
+    config = kong_of(with_backend({"upstreams": {"backend": {"rateLimitPerMinute": 42}, "mcp-files": {"rateLimitPerMinute": 0}}}))
+    limit = plugin(config.service("backend").plugins, "rate-limiting")
+    assert limit is not None and limit.config == {"minute": 42, "policy": "local", "limit_by": "consumer"}
+    assert plugin(config.service("mcp-files").plugins, "rate-limiting") is None
+    mcp_memory_limit = plugin(config.service("mcp-memory").plugins, "rate-limiting")
+    assert mcp_memory_limit is not None and mcp_memory_limit.config["policy"] == "local"
+
+
+def test_a_configured_path_moves_an_mcp_route():
+    config = kong_of(with_backend({"paths": {"mcp-files": "/files"}}))
+    assert route(config, "mcp-files").paths == ("/files",)
+
+
+def bad(raw, *, mcp: bool = True) -> str:
+    with pytest.raises(ConfigError) as caught:
+        plan_of(raw, mcp=mcp)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"algorithm": "fastest"}}}),
+            "mesh:gateway.upstreams.backend.algorithm: unknown algorithm 'fastest' "
+            "(known: round-robin, least-connections, consistent-hashing, latency)",
+            id="unknown-algorithm",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"weights": {"backend": 70000}}}}),
+            "mesh:gateway.upstreams.backend.weights.backend: weight 70000 is outside Kong's range 0-65535",
+            id="weight-too-high",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"weights": {"backend": -1}}}}),
+            "mesh:gateway.upstreams.backend.weights.backend: weight -1 is outside Kong's range 0-65535",
+            id="weight-negative",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"weights": {"backend-2": 10}}}}),
+            "mesh:gateway.upstreams.backend.weights.backend-2: backend has no instance 'backend-2' (instances: backend)",
+            id="weight-of-unknown-instance",
+        ),
+        pytest.param(
+            {"gateway": {"upstreams": {"backend": {"algorithm": "latency"}}}},
+            "mesh:gateway.upstreams.backend: backend is disabled (mesh:services.backend.enabled); enable it or remove this entry",
+            id="route-to-disabled-backend",
+        ),
+        pytest.param(
+            {"services": {"grafana": {"enabled": False}}, "gateway": {"ui": ["grafana"]}},
+            "mesh:gateway.ui[0]: grafana is disabled (mesh:services.grafana.enabled); enable it or remove this entry",
+            id="ui-of-disabled-service",
+        ),
+        pytest.param(
+            {"gateway": {"upstreams": {"billing": {}}}},
+            "mesh:gateway.upstreams.billing: unknown service 'billing'",
+            id="route-to-unknown-service",
+        ),
+        pytest.param(
+            {"gateway": {"ui": ["kibana"]}},
+            "mesh:gateway.ui[0]: unknown service 'kibana' (UIs: grafana, prometheus, alertmanager, jaeger, consul, rabbitmq)",
+            id="unknown-ui",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-search": "/search"}}},
+            "mesh:gateway.paths.mcp-search: unknown service 'mcp-search'",
+            id="path-for-unknown-service",
+        ),
+        pytest.param(
+            {"gateway": {"upstreams": {"postgres": {"failures": 3}}}},
+            "mesh:gateway.upstreams.postgres: postgres is a database; databases are not routed through the gateway",
+            id="database-is-not-routed",
+        ),
+        pytest.param(
+            with_backend({"paths": {"mcp-files": "/api"}}),
+            "mesh:gateway.paths.mcp-files: route path /api is already the route of backend; give mcp-files another path",
+            id="duplicate-path-with-backend",
+        ),
+        pytest.param(
+            with_backend({"paths": {"mcp-memory": "/mcp/files"}}),
+            "mesh:gateway.paths.mcp-memory: route path /mcp/files is already the route of mcp-files; give mcp-memory another path",
+            id="duplicate-path-between-mcp-servers",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"failures": 300}}}),
+            "mesh:gateway.upstreams.backend.failures: 300 is outside Kong's health counter range 0-255",
+            id="threshold-above-255",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"successes": -1}}}),
+            "mesh:gateway.upstreams.backend.successes: -1 is outside Kong's health counter range 0-255",
+            id="threshold-below-0",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"failures": 0}}}),
+            "mesh:gateway.upstreams.backend.failures: 0 switches the count off in Kong; "
+            "the circuit breaker would never open or close (use 1-255)",
+            id="threshold-zero-disables-breaker",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"recoveryS": 70000}}}),
+            "mesh:gateway.upstreams.backend.recoveryS: 70000 is outside Kong's interval range 1-65535 seconds",
+            id="recovery-out-of-range",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"hashOn": "ip"}}}),
+            "mesh:gateway.upstreams.backend.hashOn: only consistent-hashing hashes; backend uses round-robin",
+            id="hash-without-consistent-hashing",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"weights": {"backend": 0}}}}),
+            "mesh:gateway.upstreams.backend.weights: every instance of backend weighs 0; nothing would get traffic",
+            id="all-weights-zero",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["localhost:3000"]}},
+            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin (e.g. http://localhost:3000, or *)",
+            id="bad-cors-origin",
+        ),
+        pytest.param(
+            {"gateway": {"upstream": {}}},
+            "mesh:gateway.upstream: unknown key",
+            id="unknown-key",
+        ),
+    ],
+)
+def test_bad_gateway_config_fails_with_one_line_naming_the_key(raw, expected):
+    assert bad(raw) == expected
+
+
+def test_duplicate_route_paths_from_endpoints_name_the_key_to_set():
+    config = config_of({})
+    clash = [mcp_endpoint("mcp-files", 3003), mcp_endpoint("mcp-files-v2", 3013)]
+    clash[1] = Endpoint(**{**clash[1].__dict__, "route_path": "/mcp/files"})
+    with pytest.raises(ConfigError) as caught:
+        plan_gateway(config, [*endpoints_of(config, mcp=False), *clash])
+    assert str(caught.value) == (
+        "mesh:gateway.paths.mcp-files-v2: route path /mcp/files is already the route of mcp-files; give mcp-files-v2 another path"
+    )
