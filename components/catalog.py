@@ -202,11 +202,13 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             category="core",
             image="hashicorp/consul:1.22",
             ports=(Port(8500, 10006),),
-            probe=Probe(("CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8500/v1/status/leader"), "curl"),
+            # healthy once a leader is elected (the endpoint answers `""` before): no token needed
+            probe=Probe(("CMD-SHELL", "curl -fsS http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"), "curl"),
             check=Check("http", 8500, "/v1/status/leader"),
             metrics=Metrics(8500, "/v1/agent/metrics?format=prometheus"),
             volumes=(DataVolume("data", "/consul/data"),),
-            command=("agent", "-server", "-bootstrap-expect=1", "-ui", "-client=0.0.0.0", "-data-dir=/consul/data"),
+            # server, UI, ACLs and telemetry come from the rendered /consul/config/mesh.json (consul_config.py)
+            command=("agent",),
         ),
         ServiceSpec(
             name="consul-esm",
@@ -217,7 +219,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             probe=http_probe("wget", 8080, "/metrics"),
             check=Check("http", 8080, "/metrics"),
             metrics=Metrics(8080),
-            env=(("CONSUL_HTTP_ADDR", "consul:8500"),),
+            # server address, token and the /metrics listener come from the rendered config (consul_config.py)
+            command=("-config-file=/etc/consul-esm.json",),
             memory_mb=128,
             needs=("consul",),
             starts_after=("consul",),

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from components.discovery_config import DiscoveryConfig
 from components.gateway_config import GatewayConfig
 from components.monitoring_config import MonitoringConfig
 from components.telemetry_config import TelemetryConfig
@@ -108,6 +109,7 @@ class MeshConfig(_Strict):
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @field_validator("bind_address", "proxy_bind_address")

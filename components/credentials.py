@@ -26,6 +26,7 @@ class MeshCredentials(pulumi.ComponentResource):
     grafana_admin_password: pulumi.Output[str]
     gateway_jwt_secret: pulumi.Output[str]
     gateway_api_key: pulumi.Output[str]
+    consul_management_token: pulumi.Output[str]
 
     def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:credentials:MeshCredentials", name, None, opts)
@@ -40,6 +41,9 @@ class MeshCredentials(pulumi.ComponentResource):
         self.gateway_api_key = self._password(name, "gateway-api-key")
         # stable salt for RabbitMQ's password hash, so the rendered definitions do not change on every run
         self.rabbitmq_salt_hex = random.RandomBytes(f"{name}-rabbitmq-salt", length=4, opts=pulumi.ResourceOptions(parent=self)).hex
+        # Consul's initial management token: a UUID, set in the server's config before the server starts
+        consul_token = random.RandomUuid(f"{name}-consul-management", opts=pulumi.ResourceOptions(parent=self))
+        self.consul_management_token = pulumi.Output.secret(consul_token.result)
         self.register_outputs({})
 
     def _password(self, name: str, purpose: str) -> pulumi.Output[str]:

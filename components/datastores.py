@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_docker as docker
@@ -24,6 +25,9 @@ from components.datastore_config import (
 from components.endpoints import Endpoint
 from components.topology import DeployedService
 
+if TYPE_CHECKING:
+    from components.discovery import ServiceDiscovery
+
 DATABASE_NAME = "mesh"
 RABBITMQ_VHOST = "mesh"
 
@@ -37,8 +41,8 @@ class WiringContext:
     endpoints: list[Endpoint]
     credentials: MeshCredentials
     network_name: pulumi.Output[str]
-    prometheus_consul_token: pulumi.Input[str] | None = None
-    """Consul ACL token for Prometheus and consul-exporter (service:read, node:read, agent:read), from discovery."""
+    discovery: ServiceDiscovery | None = None
+    """Consul's ACL tokens, once the Consul server exists (services after it in the catalog may use them)."""
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Wiring:
     port_bind_addresses: dict[int, str] = field(default_factory=dict)
     image: pulumi.Input[str] | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    extra_hosts: dict[str, str] = field(default_factory=dict)
     command: list[str] | None = None
     """Replaces the catalog's command when flags come from config (Prometheus' retention)."""
 

@@ -16,6 +16,9 @@ from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.dashboards import mesh_dashboards
 from components.datasources import mesh_datasources
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
+from components.discovery import ServiceDiscovery, ServiceDiscoveryArgs
+from components.discovery_config import consul_api_address
+from components.discovery_wiring import DISCOVERY_WIRING, NEEDS_DISCOVERY
 from components.endpoints import Endpoint, service_endpoints
 from components.gateway import GATEWAY_WIRING, gateway_access
 from components.grafana import GrafanaStack, GrafanaStackArgs
@@ -26,7 +29,7 @@ from components.telemetry import TELEMETRY_WIRING
 from components.telemetry_config import grafana_url
 from components.topology import DeployedService
 
-WIRING = {**DATASTORE_WIRING, **GATEWAY_WIRING, **TELEMETRY_WIRING, **MONITORING_WIRING}
+WIRING = {**DATASTORE_WIRING, **DISCOVERY_WIRING, **GATEWAY_WIRING, **TELEMETRY_WIRING, **MONITORING_WIRING}
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
 
 
@@ -61,6 +64,7 @@ class ServiceMesh(pulumi.ComponentResource):
     grafana: GrafanaStack | None
     gateway: dict[str, pulumi.Input[str]] | None
     """How clients call through Kong (proxy URL, JWT issuer and secret, API key as secrets); None without Kong."""
+    discovery: ServiceDiscovery | None
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
@@ -80,27 +84,35 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.services = {}
         self.rendered_files = {}
-        binds: dict[str, Mapping[int, str]] = {}
+        self._binds: dict[str, Mapping[int, str]] = {}
+        self.discovery = None
+        # services reading a discovery token (and what depends on them) start once discovery exists
+        later = {service.name for service in args.services if service.name in NEEDS_DISCOVERY}
         for service in args.services:
-            wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
-            needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
-            self.rendered_files.update(wiring.rendered)
-            binds[service.name] = wiring.port_bind_addresses
-            self.services[service.name] = MeshService(
-                service.name,
-                MeshServiceArgs(
-                    service=service,
-                    network_name=self.networks.mesh_name,
-                    bind_address=args.config.bind_address,
-                    port_bind_addresses=wiring.port_bind_addresses,
-                    envs=wiring.envs,
-                    uploads=wiring.uploads,
-                    image=wiring.image,
-                    depends_on=needed + wiring.depends_on,
-                    command=wiring.command,
+            if later.intersection(service.spec.starts_after):
+                later.add(service.name)
+        for service in args.services:
+            if service.name not in later:
+                self._deploy(service, args.config, context)
+        if "consul" in self.services:
+            consul_port = next(service for service in args.services if service.name == "consul").spec.ports[0].host
+            scheme, address = consul_api_address(args.config.discovery, args.config.bind_address, consul_port or 0)
+            self.discovery = ServiceDiscovery(
+                f"{name}-discovery",
+                ServiceDiscoveryArgs(
+                    endpoints=self.endpoints,
+                    consul_container=self.services["consul"].containers[0],
+                    management_token=self.credentials.consul_management_token,
+                    api_scheme=scheme,
+                    api_address=address,
+                    datacenter=args.config.discovery.datacenter,
                 ),
                 child,
             )
+            context.discovery = self.discovery
+        for service in args.services:
+            if service.name in later:
+                self._deploy(service, args.config, context)
 
         self.grafana = None
         if "grafana" in self.services:
@@ -121,8 +133,30 @@ class ServiceMesh(pulumi.ComponentResource):
                 child,
             )
 
-        self.access_points = access_points(args.services, args.config, binds)
+        self.access_points = access_points(args.services, args.config, self._binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
         kong = next((service for service in args.services if service.name == "kong"), None)
         self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
+
+    def _deploy(self, service: DeployedService, config: MeshConfig, context: WiringContext) -> None:
+        wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
+        needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
+        self.rendered_files.update(wiring.rendered)
+        self._binds[service.name] = wiring.port_bind_addresses
+        self.services[service.name] = MeshService(
+            service.name,
+            MeshServiceArgs(
+                service=service,
+                network_name=self.networks.mesh_name,
+                bind_address=config.bind_address,
+                port_bind_addresses=wiring.port_bind_addresses,
+                envs=wiring.envs,
+                uploads=wiring.uploads,
+                image=wiring.image,
+                depends_on=needed + wiring.depends_on,
+                extra_hosts=wiring.extra_hosts,
+                command=wiring.command,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )

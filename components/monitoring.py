@@ -27,10 +27,6 @@ from components.prometheus_config import (
     scraped_exporters,
 )
 
-NO_TOKEN_WARNING = (
-    "{service}: no Consul ACL token was handed over (WiringContext.prometheus_consul_token); "
-    "Consul's default-deny ACLs will refuse {what} until discovery provides one"
-)
 NO_RECEIVER_WARNING = (
     "alertmanager: no alert receiver is configured, so alerts are only shown in Alertmanager's UI and sent nowhere; "
     "set one with `pulumi config set --secret --path mesh:monitoring.alerting.webhookUrl <url>` (or .slack / .email)"
@@ -42,14 +38,10 @@ def prometheus(context: WiringContext) -> Wiring:
     prometheus_yml = render_prometheus_yml(mesh_prometheus_config(context.endpoints))
     rules_yml = render_rules_yml([mesh_alert_rules(monitoring.thresholds, scraped_exporters(context.endpoints))])
     uploads = [upload(f"{CONFIG_DIR}/prometheus.yml", prometheus_yml), upload(f"{CONFIG_DIR}/{RULES_FILE}", rules_yml)]
-    token = context.prometheus_consul_token
-    if token is None:
-        pulumi.log.warn(NO_TOKEN_WARNING.format(service="prometheus", what="service discovery and Consul's own metrics"))
-    else:
+    if context.discovery is not None:  # without Consul there is no Consul job to present a token to
         # Prometheus runs as nobody and uploads belong to root: the file must be world-readable inside the container
-        uploads.append(
-            docker.ContainerUploadArgs(file=f"{CONFIG_DIR}/{CONSUL_TOKEN_FILE}", content=pulumi.Output.secret(token), permissions="0644")
-        )
+        token: pulumi.Output[str] = pulumi.Output.secret(context.discovery.prometheus_token)
+        uploads.append(docker.ContainerUploadArgs(file=f"{CONFIG_DIR}/{CONSUL_TOKEN_FILE}", content=token, permissions="0644"))
     return Wiring(
         uploads=uploads,
         rendered={"prometheus/prometheus.yml": prometheus_yml, f"prometheus/{RULES_FILE}": rules_yml},
@@ -73,11 +65,10 @@ def blackbox_exporter(context: WiringContext) -> Wiring:
 
 
 def consul_exporter(context: WiringContext) -> Wiring:
-    token = context.prometheus_consul_token
-    if token is None:
-        pulumi.log.warn(NO_TOKEN_WARNING.format(service="consul-exporter", what="its health queries"))
-        return Wiring()
-    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", token)])
+    # it needs consul and is in NEEDS_DISCOVERY: discovery exists by the time it is wired
+    assert context.discovery is not None, "consul-exporter is wired before Consul discovery exists"
+    # Prometheus' token: the same read-only rights (services, nodes, agent)
+    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", context.discovery.prometheus_token)])
 
 
 MONITORING_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pulumi
@@ -51,4 +51,9 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
         outputs["grafanaAdminPassword"] = mesh.credentials.grafana_admin_password
     if mesh.gateway is not None:
         outputs["gateway"] = pulumi.Output.secret(mesh.gateway)
+    if mesh.discovery is not None:
+        outputs["registeredServices"] = [asdict(registration) for registration in mesh.discovery.registrations]
+        outputs["consulManagementToken"] = mesh.discovery.management_token
+        outputs["consulPrometheusToken"] = mesh.discovery.prometheus_token
+        outputs["consulBackendToken"] = mesh.discovery.backend_token
     return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)

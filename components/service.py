@@ -36,6 +36,8 @@ class MeshServiceArgs:
     """An image built by the stack; otherwise the catalog image is pulled."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources the containers need besides their inputs (services they cannot start without)."""
+    extra_hosts: Mapping[str, str] = field(default_factory=dict)
+    """Extra /etc/hosts entries, name -> IP (or Docker's `host-gateway`)."""
     command: Sequence[str] | None = None
     """Replaces the catalog's command (flags that come from config)."""
 
@@ -132,6 +134,7 @@ class MeshService(pulumi.ComponentResource):
                         docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[spec.name, f"{spec.name}-{replica}"])
                     ],
                     ports=ports or None,
+                    hosts=[docker.ContainerHostArgs(host=host, ip=ip) for host, ip in args.extra_hosts.items()] or None,
                     volumes=volume_args or None,
                     uploads=list(args.uploads) or None,
                     labels=[docker.ContainerLabelArgs(label=key, value=value) for key, value in labels.items()],

@@ -175,6 +175,16 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "tls:index/locallySignedCert:LocallySignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
     "tls:index/certRequest:CertRequest": lambda name, inputs: {"certRequestPem": _fake_pem("CERTIFICATE REQUEST", name)},
     REMOTE_IMAGE: lambda name, inputs: {"imageId": "sha256:" + _digest("image", str(inputs.get("name"))), "repoDigest": ""},
+    "consul:index/aclToken:AclToken": lambda name, inputs: {"accessorId": _uuid("accessor/" + name)},
+}
+
+# Results of provider functions (invokes) the program calls, by token (deterministic).
+MOCKED_CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "consul:index/getAclTokenSecretId:getAclTokenSecretId": lambda args: {
+        "accessorId": args.get("accessorId"),
+        "id": args.get("accessorId"),
+        "secretId": _uuid("secret/" + str(args.get("accessorId"))),
+    },
 }
 
 
@@ -192,7 +202,9 @@ class MeshMocks(mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        mocked = MOCKED_CALLS.get(args.token)
+        # an empty failure list: the SDK's mock monitor iterates it
+        return (mocked(dict(args.args)) if mocked is not None else {}), []
 
 
 class RecordingMonitor(mocks.MockMonitor):

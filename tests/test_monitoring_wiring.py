@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import pulumi
-import pytest
+from components.synth import CONTAINER, Capture, _uuid
 
-import components.mesh
-from components.datastores import WiringContext
-from components.synth import CONTAINER
-
-TOKEN = "consul-acl-token-for-prometheus"
+ACL_TOKEN = "consul:index/aclToken:AclToken"
 
 
-def uploads(capture, service: str) -> dict[str, str]:
+def uploads(capture: Capture, service: str) -> dict[str, str]:
     return {upload["file"]: upload["content"] for upload in capture.one(CONTAINER, service).plain["uploads"]}
+
+
+def prometheus_token(capture: Capture) -> str:
+    """The secret id discovery reads back for the token bound to its `prometheus` policy (as the mocks answer it)."""
+    token = next(r for r in capture.all(ACL_TOKEN) if r.name.endswith("-prometheus-token"))
+    return _uuid("secret/" + _uuid("accessor/" + token.name))
 
 
 def test_prometheus_gets_its_config_and_rules_as_rendered(plan):
@@ -34,39 +35,35 @@ def test_prometheus_retention_comes_from_config(synth):
 
 
 def test_consul_exporter_is_deployed_to_report_check_status(plan):
-    container = plan.one(CONTAINER, "consul-exporter")
-    assert container.plain["command"] == ["--consul.server=consul:8500"]
+    assert plan.one(CONTAINER, "consul-exporter").plain["command"] == ["--consul.server=consul:8500"]
 
 
-@pytest.fixture
-def with_discovery_token(monkeypatch):
-    """Stands in for the discovery side handing its Prometheus ACL token to the wiring."""
-
-    def context_with_token(**fields) -> WiringContext:
-        return WiringContext(**fields, prometheus_consul_token=pulumi.Output.secret(TOKEN))
-
-    monkeypatch.setattr(components.mesh, "WiringContext", context_with_token)
-
-
-def test_the_consul_token_reaches_prometheus_as_a_secret_file(synth, with_discovery_token):
-    container = synth({}).one(CONTAINER, "prometheus")
+def test_discoverys_prometheus_token_reaches_prometheus_as_a_secret_file(plan):
+    container = plan.one(CONTAINER, "prometheus")
     files = [upload["file"] for upload in container.plain["uploads"]]
     index = files.index("/etc/prometheus/consul-token")
-    assert container.plain["uploads"][index]["content"] == TOKEN
+    token = container.plain["uploads"][index]["content"]
+    assert token == prometheus_token(plan)
     assert any(f"uploads[{index}].content".startswith(path) for path in container.secret_paths())
-    assert TOKEN not in container.plain["uploads"][0]["content"]  # prometheus.yml names the file, never the token
+    # prometheus.yml names the file, never the token
+    assert token not in plan.rendered_files["prometheus/prometheus.yml"]
 
 
-def test_the_consul_token_reaches_consul_exporter_as_a_secret_env(synth, with_discovery_token):
-    container = synth({}).one(CONTAINER, "consul-exporter")
-    index = container.plain["envs"].index(f"CONSUL_HTTP_TOKEN={TOKEN}")
+def test_consul_exporter_reads_health_with_the_same_token_as_a_secret_env(plan):
+    token = uploads(plan, "prometheus")["/etc/prometheus/consul-token"]
+    container = plan.one(CONTAINER, "consul-exporter")
+    index = container.plain["envs"].index(f"CONSUL_HTTP_TOKEN={token}")
     assert any(f"envs[{index}]".startswith(path) for path in container.secret_paths())
 
 
-def test_without_a_token_up_says_so_and_uploads_no_token_file(synth, monkeypatch):
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
-    capture = synth({})
+def test_prometheus_and_consul_exporter_start_after_the_token_exists(plan):
+    token = next(r for r in plan.all(ACL_TOKEN) if r.name.endswith("-prometheus-token"))
+    for service in ("prometheus", "consul-exporter"):
+        container = plan.one(CONTAINER, service)
+        assert token.urn in container.dependencies or any(token.urn in deps for deps in container.property_dependencies.values())
+
+
+def test_without_consul_prometheus_gets_no_token_and_no_consul_jobs(synth):
+    capture = synth({"services": {"consul": {"enabled": False}, "consul-esm": {"enabled": False}, "consul-exporter": {"enabled": False}}})
     assert "/etc/prometheus/consul-token" not in uploads(capture, "prometheus")
-    assert any(message.startswith("prometheus: no Consul ACL token") for message in warnings)
-    assert any(message.startswith("consul-exporter: no Consul ACL token") for message in warnings)
+    assert "consul" not in capture.rendered_files["prometheus/prometheus.yml"].replace("consul-token", "")
