@@ -31,6 +31,7 @@ CONSUL_TOKEN_FILE = "consul-token"
 METRICS_TAG = "metrics"
 META_METRICS_PATH = "metrics_path"
 META_METRICS_PORT = "metrics_port"
+META_METRICS_PARAM_PREFIX = "metrics_param_"
 META_CATEGORY = "category"
 META_KIND = "kind"
 
@@ -187,6 +188,8 @@ def _consul_services_job(consul: Endpoint) -> ScrapeJob:
         relabel=(
             Relabel(source_labels=("__meta_consul_service",), regex="|".join(STATIC_SCRAPES), action="drop"),
             Relabel(source_labels=(f"{meta}{META_METRICS_PATH}",), regex="(.+)", target_label="__metrics_path__"),
+            # URL parameters of the metrics path arrive as `metrics_param_<name>` meta
+            Relabel(regex=f"{meta}{META_METRICS_PARAM_PREFIX}(.+)", replacement="__param_$1", action="labelmap"),
             # the registered port is the service's main port; metrics may live on another one. The host is the one
             # Consul SD chose (service address, else node address)
             Relabel(

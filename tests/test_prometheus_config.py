@@ -79,6 +79,11 @@ def test_discovered_targets_take_metrics_path_and_port_from_service_meta():
         "regex": "(.+)",
         "target_label": "__metrics_path__",
     } in relabel
+    assert {
+        "regex": "__meta_consul_service_metadata_metrics_param_(.+)",
+        "replacement": "__param_$1",
+        "action": "labelmap",
+    } in relabel
     address = next(step for step in relabel if step.get("target_label") == "__address__")
     assert address["source_labels"] == ["__address__", "__meta_consul_service_metadata_metrics_port"]
     targets = {

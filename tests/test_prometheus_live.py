@@ -150,7 +150,16 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     mesh_port = int(fake.server_address[1])
     FakeMesh.catalog = [
         FakeService(
-            "demo", ("metrics",), 1, {"metrics_path": "/demo/metrics", "metrics_port": str(mesh_port), "category": "core", "kind": "core"}
+            "demo",
+            ("metrics",),
+            1,
+            {
+                "metrics_path": "/demo/metrics",
+                "metrics_port": str(mesh_port),
+                "metrics_param_format": "text",
+                "category": "core",
+                "kind": "core",
+            },
         ),
         FakeService("kong", ("metrics",), mesh_port, {"metrics_path": "/metrics", "metrics_port": str(mesh_port)}),
         FakeService("untagged", (), mesh_port, {}),
@@ -256,7 +265,7 @@ def test_discovered_service_is_scraped_at_its_meta_path_and_port_and_static_ones
     targets = [target for target in wait_for_targets(running["api"]) if target["labels"]["job"] == "consul-services"]
     assert [target["labels"]["mesh_service"] for target in targets] == ["demo"]
     demo = targets[0]
-    assert demo["scrapeUrl"] == f"http://127.0.0.1:{running['mesh_port']}/demo/metrics"
+    assert demo["scrapeUrl"] == f"http://127.0.0.1:{running['mesh_port']}/demo/metrics?format=text"
     assert demo["labels"] == {
         "job": "consul-services",
         "mesh_service": "demo",
