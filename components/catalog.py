@@ -397,6 +397,21 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             needs=("redis",),
         ),
         ServiceSpec(
+            name="consul-exporter",
+            kind="monitoring",
+            category="monitoring",
+            # Consul's own metrics carry no per-check status; consul_exporter's consul_health_service_status does
+            image="prom/consul-exporter:v0.13.0",
+            ports=(Port(9107, 10209),),
+            probe=http_probe("wget", 9107, "/metrics"),
+            check=Check("http", 9107, "/metrics"),
+            metrics=Metrics(9107),
+            command=("--consul.server=consul:8500",),
+            memory_mb=128,
+            # its /metrics answers (consul_up 0) while Consul is down, so it need not start after it
+            needs=("consul",),
+        ),
+        ServiceSpec(
             name="jaeger",
             kind="monitoring",
             category="monitoring",

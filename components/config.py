@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.discovery_config import DiscoveryConfig
 from components.gateway_config import GatewayConfig
+from components.monitoring_config import MonitoringConfig
 from components.telemetry_config import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
@@ -109,6 +110,7 @@ class MeshConfig(_Strict):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod

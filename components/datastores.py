@@ -59,6 +59,8 @@ class Wiring:
     image: pulumi.Input[str] | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    command: list[str] | None = None
+    """Replaces the catalog's command when flags come from config (Prometheus' retention)."""
 
 
 def secret_env(name: str, value: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -21,8 +21,8 @@ from components.consul_config import (
 )
 from components.datastores import Wiring, WiringContext, upload
 
-NEEDS_DISCOVERY = frozenset({"consul-esm", "prometheus", "backend"})
-"""consul-esm runs the checks with its token; Prometheus (consul_sd) and the backend read the catalog with theirs."""
+NEEDS_DISCOVERY = frozenset({"consul-esm", "prometheus", "consul-exporter", "backend"})
+"""consul-esm runs the checks with its token; Prometheus (consul_sd), consul-exporter and the backend read the catalog."""
 
 
 def consul(context: WiringContext) -> Wiring:

@@ -23,6 +23,7 @@ from components.discovery_wiring import DISCOVERY_WIRING, NEEDS_DISCOVERY
 from components.endpoints import Endpoint, service_endpoints
 from components.gateway import GATEWAY_WIRING, gateway_access
 from components.grafana import GrafanaStack, GrafanaStackArgs
+from components.monitoring import MONITORING_WIRING
 from components.network import MeshNetworks, MeshNetworksArgs
 from components.service import MeshService, MeshServiceArgs
 from components.telemetry import TELEMETRY_WIRING
@@ -35,6 +36,7 @@ WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
     **DISCOVERY_WIRING,
     **GATEWAY_WIRING,
     **TELEMETRY_WIRING,
+    **MONITORING_WIRING,
     "backend": backend,
 }
 _SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
@@ -164,6 +166,7 @@ class ServiceMesh(pulumi.ComponentResource):
                 image=wiring.image,
                 depends_on=needed + wiring.depends_on,
                 extra_hosts=wiring.extra_hosts,
+                command=wiring.command,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -38,6 +38,8 @@ class MeshServiceArgs:
     """Resources the containers need besides their inputs (services they cannot start without)."""
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     """Extra /etc/hosts entries, name -> IP (or Docker's `host-gateway`)."""
+    command: Sequence[str] | None = None
+    """Replaces the catalog's command (flags that come from config)."""
 
 
 def container_name(instance: str) -> str:
@@ -117,7 +119,7 @@ class MeshService(pulumi.ComponentResource):
                     instance,
                     name=container_name(instance),
                     image=self.image_id,
-                    command=list(spec.command) or None,
+                    command=list(spec.command if args.command is None else args.command) or None,
                     envs=envs or None,
                     user=spec.user,
                     restart="unless-stopped",
