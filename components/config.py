@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from components.mcp_config import McpOrchestratorConfig, McpServerConfig
+
 CONFIG_NAMESPACE = "mesh"
 
 # Host port ranges by category (SERVICES.md, "Host ports by range"); the policy pack enforces the same.
@@ -102,6 +104,8 @@ class MeshConfig(_Strict):
     proxy_bind_address: str | None = Field(default=None, alias="proxyBindAddress")
     port_ranges: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_PORT_RANGES), alias="portRanges")
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict, alias="mcpServers")
+    mcp_orchestrator: McpOrchestratorConfig = Field(default_factory=McpOrchestratorConfig, alias="mcpOrchestrator")
 
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod

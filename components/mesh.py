@@ -14,7 +14,10 @@ from components.config import MeshConfig
 from components.credentials import MeshCredentials, MeshCredentialsArgs
 from components.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
 from components.endpoints import Endpoint, service_endpoints
+from components.mcp_server import McpServer, McpServerArgs
+from components.mcp_topology import McpPlan, mcp_endpoints, mcp_urls
 from components.network import MeshNetworks, MeshNetworksArgs
+from components.orchestrator import McpOrchestrator, McpOrchestratorArgs
 from components.service import MeshService, MeshServiceArgs
 from components.topology import DeployedService
 
@@ -27,6 +30,8 @@ class ServiceMeshArgs:
     """The validated stack config."""
     services: list[DeployedService]
     """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
+    mcp: McpPlan | None = None
+    """The DinD orchestrator and its MCP servers (see `mcp_topology.resolve_mcp`); None: no orchestrator."""
 
 
 def access_points(services: list[DeployedService], config: MeshConfig) -> dict[str, str]:
@@ -55,7 +60,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
 
         # what discovery, the gateway and Prometheus find the services by
-        self.endpoints = service_endpoints(args.services)
+        self.endpoints = service_endpoints(args.services) + (mcp_endpoints(args.mcp) if args.mcp else [])
         context = WiringContext(
             config=args.config,
             services=args.services,
@@ -84,6 +89,20 @@ class ServiceMesh(pulumi.ComponentResource):
                 ),
                 child,
             )
+
+        self.mcp_servers: dict[str, McpServer] = {}
+        self.mcp_urls: dict[str, str] = {}
+        if args.mcp is not None:
+            self.orchestrator = McpOrchestrator(
+                "mcp-orchestrator",
+                McpOrchestratorArgs(args.mcp.orchestrator, args.mcp.servers, self.networks.mesh_name, args.config.bind_address),
+                child,
+            )
+            for server in args.mcp.servers:
+                self.mcp_servers[server.service] = McpServer(
+                    server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
+                )
+            self.mcp_urls = mcp_urls(args.mcp, args.config)
 
         self.access_points = access_points(args.services, args.config)
         self.connection_strings = connection_strings(self.credentials, list(self.services))

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 
 from components.config import parse_mesh_config, strip_namespace
+from components.mcp_topology import resolve_mcp
 from components.mesh import ServiceMesh, ServiceMeshArgs
 from components.topology import resolve_services
 
@@ -36,11 +37,14 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
     config = parse_mesh_config(raw_config)
     services = resolve_services(config)
+    mcp = resolve_mcp(config, services)
 
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services))
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
     outputs = {
         "accessPoints": mesh.access_points,
         "services": [service.name for service in services],
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
+        "mcpServers": mesh.mcp_urls,
+        "mcpDockerHost": mcp.orchestrator.docker_host,
     }
     return StackResult(outputs=outputs, rendered_files=mesh.rendered_files)
