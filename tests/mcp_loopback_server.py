@@ -20,5 +20,8 @@ def echo(text: str) -> str:
 
 
 if __name__ == "__main__":
-    port, mode = int(sys.argv[1]), sys.argv[2]
-    anyio.run(lambda: server.run_streamable_http_async(host="127.0.0.1", port=port, json_response=mode == "json"))
+    if sys.argv[1:] == ["stdio"]:
+        server.run("stdio")
+    else:
+        port, mode = int(sys.argv[1]), sys.argv[2]
+        anyio.run(lambda: server.run_streamable_http_async(host="127.0.0.1", port=port, json_response=mode == "json"))
