@@ -83,10 +83,17 @@ def server_command(spec: McpServerSpec) -> str:
     return shlex.join([spec.bin, *(arg.replace("{port}", str(spec.port)) for arg in spec.args)])
 
 
-def launch_script(spec: McpServerSpec) -> str:
-    """The container's shell script: install the pinned packages, start the probe's HTTP face, run the server."""
+def install_step(spec: McpServerSpec) -> str:
+    """Install the pinned packages once per container (a restart finds them installed and needs no registry)."""
     packages = [spec.package] + ([SUPERGATEWAY] if spec.transport == "stdio" else [])
+    executables = [spec.bin] + (["supergateway"] if spec.transport == "stdio" else [])
+    installed = " && ".join(shlex.join(["command", "-v", executable]) for executable in executables)
     install = shlex.join(["npm", "install", "--global", "--no-audit", "--no-fund", *packages])
+    return f"{{ {{ {installed}; }} >/dev/null 2>&1 || {install}; }}"
+
+
+def serve_step(spec: McpServerSpec) -> str:
+    """Start the probe's HTTP face in the background, then run the server (bridged when it speaks stdio) as the main process."""
     health = shlex.join(["node", PROBE_PATH, "serve", str(spec.health_port), spec.local_url])
     if spec.transport == "stdio":
         server = shlex.join(
@@ -109,8 +116,12 @@ def launch_script(spec: McpServerSpec) -> str:
         )
     else:
         server = server_command(spec)
-    # the probe's HTTP face runs beside the server; the server is the container's main process
-    return f"{install} && {{ {health} & }} && exec {server}"
+    return f"{{ {health} & }} && exec {server}"
+
+
+def launch_script(spec: McpServerSpec) -> str:
+    """The container's shell script: install the pinned packages, start the probe's HTTP face, run the server."""
+    return f"{install_step(spec)} && {serve_step(spec)}"
 
 
 def container_command(spec: McpServerSpec) -> tuple[str, ...]:

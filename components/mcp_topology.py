@@ -7,8 +7,9 @@ This module imports no Pulumi.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from components.catalog import Check
@@ -36,6 +37,25 @@ class OrchestratorSettings:
     """How the nested provider reaches the inner daemon (TLS)."""
     memory_mb: int
     cpus: float
+    san_dns_names: tuple[str, ...] = field(default=())
+    san_ip_addresses: tuple[str, ...] = field(default=())
+    """What the server certificate must cover: the mesh alias, loopback, the bind address and `docker_host`."""
+
+
+def server_names(docker_host: str, bind_address: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(DNS names, IP addresses) every client of the inner daemon may use to reach it."""
+    dns_names = {ORCHESTRATOR, "localhost"}
+    addresses = {"127.0.0.1"}
+    unspecified = {"0.0.0.0", "::"}
+    candidates = [bind_address, docker_host.removeprefix("tcp://").rsplit(":", 1)[0].strip("[]")]
+    for candidate in candidates:
+        if candidate in unspecified or not candidate:
+            continue
+        try:
+            addresses.add(str(ipaddress.ip_address(candidate)))
+        except ValueError:
+            dns_names.add(candidate)
+    return tuple(sorted(dns_names)), tuple(sorted(addresses))
 
 
 @dataclass(frozen=True)
@@ -127,12 +147,16 @@ def resolve_mcp(config: MeshConfig, services: list[DeployedService]) -> McpPlan:
                 _key("mcpOrchestrator", "hostPort"), f"host port {settings.host_port} is used by both {ORCHESTRATOR} and {service.name}"
             )
     reachable = "127.0.0.1" if config.bind_address in ("0.0.0.0", "::") else config.bind_address
+    docker_host = settings.docker_host or f"tcp://{reachable}:{settings.host_port}"
+    dns_names, ip_addresses = server_names(docker_host, config.bind_address)
     orchestrator = OrchestratorSettings(
         image=settings.image or ORCHESTRATOR_IMAGE,
         host_port=settings.host_port,
-        docker_host=settings.docker_host or f"tcp://{reachable}:{settings.host_port}",
+        docker_host=docker_host,
         memory_mb=settings.memory_mb,
         cpus=settings.cpus,
+        san_dns_names=dns_names,
+        san_ip_addresses=ip_addresses,
     )
 
     for name in config.mcp_servers:

@@ -80,15 +80,14 @@ class McpOrchestrator(pulumi.ComponentResource):
         self.ca_cert_pem = ca.cert_pem
 
         server_key = self._private_key(f"{name}-server")
-        server_addresses = sorted({"127.0.0.1", args.bind_address} - {"0.0.0.0", "::"})
         server_cert = self._signed_cert(
             f"{name}-server",
             server_key,
             ca_key,
             common_name=ORCHESTRATOR,
-            # the mesh alias for containers, the loopback/bind address for Pulumi and the healthcheck
-            dns_names=[ORCHESTRATOR, "localhost"],
-            ip_addresses=server_addresses,
+            # the mesh alias for containers, loopback for the healthcheck, the provider's host for Pulumi
+            dns_names=list(settings.san_dns_names),
+            ip_addresses=list(settings.san_ip_addresses),
             allowed_uses=["server_auth", "digital_signature", "key_encipherment"],
         )
         client_key = self._private_key(f"{name}-client")

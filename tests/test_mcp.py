@@ -147,9 +147,13 @@ def test_the_nested_provider_is_configured_from_known_values_and_waits_for_the_o
     assert _orchestrator(plan).urn in provider.dependencies
 
 
-def test_the_docker_host_comes_from_config(synth: Callable[..., Capture]) -> None:
+def test_the_docker_host_comes_from_config_and_the_server_certificate_covers_it(synth: Callable[..., Capture]) -> None:
     plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://dind.example.internal:12376"}})
     assert _nested_provider(plan).plain["host"] == "tcp://dind.example.internal:12376"
+    request = plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain
+    assert "dind.example.internal" in request["dnsNames"]
+    plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://192.168.7.9:12376"}})
+    assert "192.168.7.9" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
 
 
 def test_six_inner_containers_and_their_network_are_registered_through_the_nested_provider(plan: Capture) -> None:

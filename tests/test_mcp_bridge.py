@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from components.mcp_catalog import PROBE_PATH, SUPERGATEWAY, McpServerSpec, launch_script
+from components.mcp_catalog import PROBE_PATH, SUPERGATEWAY, McpServerSpec, install_step, launch_script, serve_step
 from components.mcp_probe import PROBE_SCRIPT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,11 +63,17 @@ def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe
         name="loopback", port=port, package="loopback@1.0.0", bin=sys.executable, args=("-m", "tests.mcp_loopback_server", "stdio")
     )
     # the script as the container runs it, minus the global npm install (done above into a prefix) and with the probe's local path
-    script = launch_script(spec)
-    install, _, rest = script.partition(" && ")
-    assert install.startswith("npm install --global") and SUPERGATEWAY in install
-    rest = rest.replace(PROBE_PATH, str(probe))
-    environment = {**os.environ, "PATH": f"{prefix / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    assert launch_script(spec) == f"{install_step(spec)} && {serve_step(spec)}"
+    assert f"npm install --global --no-audit --no-fund loopback@1.0.0 {SUPERGATEWAY}" in install_step(spec)
+    bin_dir = prefix / "node_modules" / ".bin"
+    # installed already (a restarted container): the install step succeeds without npm, which is not on this PATH
+    reinstall = subprocess.run(["/bin/sh", "-c", install_step(spec)], env={"PATH": str(bin_dir)}, capture_output=True, timeout=30)
+    assert reinstall.returncode == 0, reinstall.stderr
+    missing = McpServerSpec(name="missing", port=port, package="missing@1.0.0", bin="mcp-server-not-installed")
+    fresh = subprocess.run(["/bin/sh", "-c", install_step(missing)], env={"PATH": str(bin_dir)}, capture_output=True, timeout=30)
+    assert fresh.returncode == 127, "a missing executable must send the step to npm install"
+    rest = serve_step(spec).replace(PROBE_PATH, str(probe))
+    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen(
         ["sh", "-c", rest], cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

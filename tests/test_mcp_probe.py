@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.mcp_catalog import MCP_CATALOG, PROBE_PATH, container_command, health_test, launch_script
+from components.mcp_catalog import MCP_CATALOG, PROBE_PATH, container_command, health_test, install_step, launch_script, serve_step
 from components.mcp_probe import PROBE_SCRIPT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,16 +187,17 @@ def test_launch_scripts_are_valid_shell_and_bridge_stdio_servers_with_a_stateful
     for server in MCP_CATALOG.values():
         shell, flag, script = container_command(server)
         assert (shell, flag) == ("sh", "-c")
+        assert script == f"{install_step(server)} && {serve_step(server)}"
         subprocess.run(["sh", "-n", "-c", script], check=True, timeout=10)
-        words = shlex.split(script)
-        assert server.package in words
+        assert server.package in shlex.split(install_step(server).replace(";", " ; "))
+        words = shlex.split(serve_step(server).split(" && exec ", 1)[1])
         if server.transport == "stdio":
-            bridge = words[words.index("supergateway") :]
-            assert bridge[bridge.index("--stdio") + 1].split()[0] == server.bin
-            assert bridge[bridge.index("--outputTransport") + 1] == "streamableHttp"
-            assert "--stateful" in bridge
-            assert bridge[bridge.index("--port") + 1] == str(server.port)
-            assert bridge[bridge.index("--streamableHttpPath") + 1] == server.mcp_path
+            assert words[0] == "supergateway"
+            assert words[words.index("--stdio") + 1].split()[0] == server.bin
+            assert words[words.index("--outputTransport") + 1] == "streamableHttp"
+            assert "--stateful" in words
+            assert words[words.index("--port") + 1] == str(server.port)
+            assert words[words.index("--streamableHttpPath") + 1] == server.mcp_path
         else:
-            assert "supergateway" not in words
-            assert str(server.port) in words[words.index(server.bin) :]
+            assert words[0] == server.bin and "supergateway" not in script
+            assert str(server.port) in words
