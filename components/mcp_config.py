@@ -11,8 +11,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# config.py imports this module for its field types; these helpers are looked up when a value is validated
-import components.config as mesh_config
+
+def _tcp_port(port: int) -> int:
+    # config.py imports this module for MeshConfig's fields: its checks are imported when a value is validated
+    from components.config import check_tcp_port
+
+    return check_tcp_port(port)
+
+
+def _pinned_image(image: str) -> str:
+    from components.config import check_image_reference
+
+    return check_image_reference(image)
 
 
 class _Strict(BaseModel):
@@ -40,12 +50,12 @@ class McpServerConfig(_Strict):
     @field_validator("port", "host_port")
     @classmethod
     def _is_tcp_port(cls, port: int | None) -> int | None:
-        return None if port is None else mesh_config.check_tcp_port(port)
+        return None if port is None else _tcp_port(port)
 
     @field_validator("image")
     @classmethod
     def _image_is_pinned(cls, image: str | None) -> str | None:
-        return None if image is None else mesh_config.check_image_reference(image)
+        return None if image is None else _pinned_image(image)
 
     @field_validator("package")
     @classmethod
@@ -87,9 +97,9 @@ class McpOrchestratorConfig(_Strict):
     @field_validator("host_port")
     @classmethod
     def _is_tcp_port(cls, port: int) -> int:
-        return mesh_config.check_tcp_port(port)
+        return _tcp_port(port)
 
     @field_validator("image")
     @classmethod
     def _image_is_pinned(cls, image: str | None) -> str | None:
-        return None if image is None else mesh_config.check_image_reference(image)
+        return None if image is None else _pinned_image(image)

@@ -92,6 +92,7 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.mcp_servers: dict[str, McpServer] = {}
         self.mcp_urls: dict[str, str] = {}
+        self.orchestrator: McpOrchestrator | None = None
         if args.mcp is not None:
             self.orchestrator = McpOrchestrator(
                 "mcp-orchestrator",

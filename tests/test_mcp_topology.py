@@ -58,3 +58,13 @@ def test_the_server_certificate_names_cover_every_way_to_reach_the_daemon() -> N
     assert server_names("tcp://127.0.0.1:12376", "127.0.0.1") == (("localhost", "mcp-orchestrator"), ("127.0.0.1",))
     assert server_names("tcp://dind.lan:12376", "0.0.0.0") == (("dind.lan", "localhost", "mcp-orchestrator"), ("127.0.0.1",))
     assert server_names("tcp://[fd00::5]:12376", "10.0.0.2")[1] == ("10.0.0.2", "127.0.0.1", "fd00::5")
+
+
+def test_the_mcp_config_module_imports_on_its_own() -> None:
+    # config.py imports mcp_config for its fields; mcp_config must not need config.py at import time
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for module in ("components.mcp_config", "components.mcp_topology", "components.orchestrator"):
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=60)
