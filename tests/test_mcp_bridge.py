@@ -13,8 +13,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from components.mcp_catalog import PROBE_PATH, SUPERGATEWAY, McpServerSpec, install_step, launch_script, serve_step
 from components.mcp_probe import PROBE_SCRIPT
+from tests.npm_packages import installed_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,14 +51,10 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.
     raise TimeoutError(url)
 
 
-def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe(tmp_path: Path) -> None:
-    prefix = tmp_path / "npm"
-    subprocess.run(
-        ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", SUPERGATEWAY],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    bin_dir = installed_bin_dir(tmp_path_factory)
     probe = tmp_path / "mcp-probe.mjs"
     probe.write_text(PROBE_SCRIPT, encoding="utf-8")
     port = _free_port()
@@ -65,7 +64,6 @@ def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe
     # the script as the container runs it, minus the global npm install (done above into a prefix) and with the probe's local path
     assert launch_script(spec) == f"{install_step(spec)} && {serve_step(spec)}"
     assert f"npm install --global --no-audit --no-fund loopback@1.0.0 {SUPERGATEWAY}" in install_step(spec)
-    bin_dir = prefix / "node_modules" / ".bin"
     # installed already (a restarted container): the install step succeeds without npm, which is not on this PATH
     reinstall = subprocess.run(["/bin/sh", "-c", install_step(spec)], env={"PATH": str(bin_dir)}, capture_output=True, timeout=30)
     assert reinstall.returncode == 0, reinstall.stderr

@@ -20,7 +20,7 @@ _new_server = st.fixed_dictionaries(
 _servers = st.dictionaries(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True), _new_server, max_size=5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_servers)
 def test_resolved_mcp_ports_are_unique_and_in_range_or_the_key_is_named(extra: dict[str, Any]) -> None:
     config = parse_mesh_config({"mcpServers": extra})
@@ -66,5 +66,6 @@ def test_the_mcp_config_module_imports_on_its_own() -> None:
     import sys
     from pathlib import Path
 
-    for module in ("components.mcp_config", "components.mcp_topology", "components.orchestrator"):
-        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", "import components.mcp_config"], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=60
+    )
