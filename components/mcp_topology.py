@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from components.catalog import Check
@@ -37,8 +37,8 @@ class OrchestratorSettings:
     """How the nested provider reaches the inner daemon (TLS)."""
     memory_mb: int
     cpus: float
-    san_dns_names: tuple[str, ...] = field(default=())
-    san_ip_addresses: tuple[str, ...] = field(default=())
+    san_dns_names: tuple[str, ...] = ()
+    san_ip_addresses: tuple[str, ...] = ()
     """What the server certificate must cover: the mesh alias, loopback, the bind address and `docker_host`."""
 
 
@@ -69,15 +69,15 @@ def _key(*parts: str) -> str:
     return f"{CONFIG_NAMESPACE}:" + ".".join(parts)
 
 
-def _server_key(name: str, field: str) -> str:
-    return _key("mcpServers", name, field)
+def _server_key(name: str, setting: str) -> str:
+    return _key("mcpServers", name, setting)
 
 
 def _apply(name: str, base: McpServerSpec | None, override: McpServerConfig) -> McpServerSpec | None:
     if base is None:
-        for field in _REQUIRED_FOR_NEW:
-            if getattr(override, field) is None:
-                raise ConfigError(_server_key(name, field), f"required for a new MCP server (catalog servers: {', '.join(MCP_CATALOG)})")
+        for setting in _REQUIRED_FOR_NEW:
+            if getattr(override, setting) is None:
+                raise ConfigError(_server_key(name, setting), f"required for a new MCP server (catalog servers: {', '.join(MCP_CATALOG)})")
         assert override.port is not None and override.package is not None and override.bin is not None
         base = McpServerSpec(name=name, port=override.port, package=override.package, bin=override.bin)
     if override.enabled is False:
@@ -97,7 +97,7 @@ def _apply(name: str, base: McpServerSpec | None, override: McpServerConfig) -> 
         "cpus": override.cpus,
         "description": override.description,
     }
-    return replace(base, **{field: value for field, value in changes.items() if value is not None})
+    return replace(base, **{setting: value for setting, value in changes.items() if value is not None})
 
 
 def _check_ports(servers: list[McpServerSpec], config: MeshConfig, services: list[DeployedService], orchestrator_port: int) -> None:
