@@ -72,8 +72,15 @@ def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe
     assert fresh.returncode == 127, "a missing executable must send the step to npm install"
     rest = serve_step(spec).replace(PROBE_PATH, str(probe))
     environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    # stdin is /dev/null as in a container: supergateway exits when its stdin is a pipe that closes
     process = subprocess.Popen(
-        ["sh", "-c", rest], cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        ["sh", "-c", rest],
+        cwd=REPO,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)

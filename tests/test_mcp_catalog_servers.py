@@ -70,6 +70,8 @@ def test_each_catalog_server_answers_initialize_behind_its_launch_script(tmp_pat
                     ["sh", "-c", serve_step(local).replace(PROBE_PATH, str(probe))],
                     env={**environment, **dict(local.env)},
                     cwd=tmp_path,
+                    # a container's stdin is /dev/null: supergateway exits when its stdin closes, so mirror that
+                    stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
