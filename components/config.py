@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.discovery_config import DiscoveryConfig
 from components.gateway_config import GatewayConfig
+from components.mcp_config import McpOrchestratorConfig, McpServerConfig
 from components.monitoring_config import MonitoringConfig
 from components.telemetry_config import TelemetryConfig
 
@@ -111,6 +112,8 @@ class MeshConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict, alias="mcpServers")
+    mcp_orchestrator: McpOrchestratorConfig = Field(default_factory=McpOrchestratorConfig, alias="mcpOrchestrator")
 
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod

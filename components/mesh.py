@@ -23,8 +23,11 @@ from components.discovery_wiring import DISCOVERY_WIRING, NEEDS_DISCOVERY
 from components.endpoints import Endpoint, service_endpoints
 from components.gateway import GATEWAY_WIRING, gateway_access
 from components.grafana import GrafanaStack, GrafanaStackArgs
+from components.mcp_server import McpServer, McpServerArgs
+from components.mcp_topology import McpPlan, mcp_endpoints, mcp_urls
 from components.monitoring import MONITORING_WIRING
 from components.network import MeshNetworks, MeshNetworksArgs
+from components.orchestrator import McpOrchestrator, McpOrchestratorArgs
 from components.service import MeshService, MeshServiceArgs
 from components.telemetry import TELEMETRY_WIRING
 from components.telemetry_config import grafana_url
@@ -48,6 +51,8 @@ class ServiceMeshArgs:
     """The validated stack config."""
     services: list[DeployedService]
     """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
+    mcp: McpPlan | None = None
+    """The DinD orchestrator and its MCP servers (see `mcp_topology.resolve_mcp`); None: no orchestrator."""
 
 
 def access_points(services: list[DeployedService], config: MeshConfig, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
@@ -82,7 +87,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
 
         # what discovery, the gateway and Prometheus find the services by
-        self.endpoints = service_endpoints(args.services)
+        self.endpoints = service_endpoints(args.services) + (mcp_endpoints(args.mcp) if args.mcp else [])
         context = WiringContext(
             config=args.config,
             services=args.services,
@@ -142,6 +147,21 @@ class ServiceMesh(pulumi.ComponentResource):
                 ),
                 child,
             )
+
+        self.mcp_servers: dict[str, McpServer] = {}
+        self.mcp_urls: dict[str, str] = {}
+        self.orchestrator: McpOrchestrator | None = None
+        if args.mcp is not None:
+            self.orchestrator = McpOrchestrator(
+                "mcp-orchestrator",
+                McpOrchestratorArgs(args.mcp.orchestrator, args.mcp.servers, self.networks.mesh_name, args.config.bind_address),
+                child,
+            )
+            for server in args.mcp.servers:
+                self.mcp_servers[server.service] = McpServer(
+                    server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
+                )
+            self.mcp_urls = mcp_urls(args.mcp, args.config)
 
         self.access_points = access_points(args.services, args.config, self._binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))

@@ -14,6 +14,7 @@ import pulumi
 from components.config import parse_mesh_config, strip_namespace
 from components.endpoints import service_endpoints
 from components.gateway_plan import plan_gateway
+from components.mcp_topology import mcp_endpoints, resolve_mcp
 from components.mesh import ServiceMesh, ServiceMeshArgs
 from components.topology import resolve_services
 
@@ -38,13 +39,17 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
     config = parse_mesh_config(raw_config)
     services = resolve_services(config)
-    plan_gateway(config, service_endpoints(services))
+    mcp = resolve_mcp(config, services)
+    # the gateway routes what the mesh will register: host services and MCP servers alike
+    plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
 
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services))
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
     outputs = {
         "accessPoints": mesh.access_points,
         "services": [service.name for service in services],
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
+        "mcpServers": mesh.mcp_urls,
+        "mcpDockerHost": mcp.orchestrator.docker_host,
     }
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}

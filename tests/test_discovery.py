@@ -31,6 +31,7 @@ from components.consul_config import (
 from components.endpoints import Endpoint, service_endpoints
 from components.synth import CONTAINER, Capture, Registration, Secret
 from components.topology import resolve_services
+from tests.queries import host_containers, listening_ports
 
 SERVICE = "consul:index/service:Service"
 NODE = "consul:index/node:Node"
@@ -43,7 +44,12 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"}
 
 
 def containers(plan: Capture) -> list[Registration]:
-    return plan.all(CONTAINER)
+    """Containers on the host daemon (the MCP servers inside the DinD orchestrator are reached through it)."""
+    return host_containers(plan)
+
+
+def inner_containers(plan: Capture) -> list[Registration]:
+    return [container for container in plan.all(CONTAINER) if container not in containers(plan)]
 
 
 def consul_services(plan: Capture) -> list[Registration]:
@@ -99,6 +105,9 @@ def test_every_deployed_service_has_a_consul_service_and_nothing_undeployed_is_r
         assert instance["name"] == container.label("mesh.service")
         assert instance["address"] in aliases(container)
     # servers behind another container (the MCP servers behind the DinD orchestrator) are reached through its alias
+    assert len(inner_containers(plan)) == 6
+    for container in inner_containers(plan):
+        assert registered[str(container.label("mesh.instance"))]["address"] == "mcp-orchestrator"
     deployed_aliases = set().union(*(aliases(container) for container in containers(plan)))
     assert {props["address"] for props in registered.values()} <= deployed_aliases
     assert len(registered) == len(consul_services(plan))
@@ -161,8 +170,7 @@ def test_every_check_targets_an_alias_of_a_container_on_a_network_consul_esm_is_
             owners = [c for c in containers(plan) if host in aliases(c) and networks(c) & esm_networks]
             assert owners, f"{host} is no alias on a network consul-esm joins"
             for owner in owners:
-                spec = CATALOG[str(owner.label("mesh.service"))]
-                assert port in {p.internal for p in spec.ports}, f"{owner.name} does not listen on {port}"
+                assert port in listening_ports(plan, owner), f"{owner.name} does not listen on {port}"
             checked += 1
     assert checked == len(consul_services(plan))
 

@@ -14,12 +14,12 @@ import jwt
 import pytest
 import yaml
 
-from components.catalog import CATALOG
 from components.config import ConfigError
 from components.gateway import KONG_YML_PATH
 from components.kong_model import parse_kong_yml
 from components.synth import CONTAINER, Capture, Secret
 from tests.gateway_fixtures import deck_validate, with_backend
+from tests.queries import host_containers, listening_ports
 
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
@@ -99,14 +99,13 @@ def test_every_route_resolves_to_targets_that_are_aliases_and_internal_ports_of_
     document = yaml.safe_load(routed.rendered_files["kong/kong.yml"])
     upstreams = {upstream["name"]: upstream for upstream in document["upstreams"]}
     reachable = set()
-    for container in routed.all(CONTAINER):
-        service = container.label("mesh.service")
-        assert service is not None
-        internal_ports = {port.internal for port in CATALOG[service].ports}
+    for container in host_containers(routed):
+        internal_ports = listening_ports(routed, container)
         for network in container.plain["networksAdvanced"]:
             reachable |= {f"{alias}:{port}" for alias in network["aliases"] for port in internal_ports}
     routes = [route for service in document["services"] for route in service["routes"]]
-    assert {route["name"] for route in routes} == {"backend-api", "backend-health", "grafana-ui", "jaeger-ui"}
+    mcp_routes = set(routed.outputs["mcpServers"])
+    assert {route["name"] for route in routes} == {"backend-api", "backend-health", "grafana-ui", "jaeger-ui"} | mcp_routes
     for service in document["services"]:
         upstream = upstreams[service["host"]]
         targets = {target["target"] for target in upstream["targets"]}

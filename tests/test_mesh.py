@@ -8,6 +8,7 @@ import re
 from components.catalog import CATALOG
 from components.config import DEFAULT_PORT_RANGES
 from components.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
+from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)
 
@@ -61,7 +62,8 @@ def test_the_bind_address_from_config_reaches_every_published_port(synth):
 
 def test_no_two_services_share_a_host_port(plan):
     owners: dict[int, str] = {}
-    for container in plan.all(CONTAINER):
+    # (the MCP servers publish on the orchestrator's nested daemon; the orchestrator republishes them on the host)
+    for container in queries.host_containers(plan):
         for port in container.plain.get("ports") or []:
             assert port["external"] not in owners, (container.name, owners.get(port["external"]))
             owners[port["external"]] = container.name
@@ -116,10 +118,10 @@ def test_every_service_joins_the_mesh_network_under_its_own_name(plan):
         assert container.label("mesh.service") in attachment["aliases"]
 
 
-def test_images_are_pinned_and_pulled_once_per_service(plan):
-    images = [image.plain["name"] for image in plan.all(REMOTE_IMAGE)]
-    assert len(images) == len(set(images))
-    for image in images:
+def test_images_are_pinned_and_pulled_once_per_host_service(plan):
+    host_images = [image.plain["name"] for image in plan.all(REMOTE_IMAGE) if not image.provider]
+    assert len(host_images) == len(set(host_images))
+    for image in [image.plain["name"] for image in plan.all(REMOTE_IMAGE)]:
         tag = image.rsplit("/", 1)[-1].partition(":")[2]
         assert tag and tag != "latest", image
 

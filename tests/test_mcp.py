@@ -1,0 +1,353 @@
+"""The MCP orchestrator: Docker-in-Docker over TLS only, six real MCP servers inside, handed to the mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from components.endpoints import Endpoint
+from components.mcp_catalog import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
+from components.mcp_probe import PROBE_SCRIPT
+from components.mesh import ServiceMesh
+from components.orchestrator import CERT_DIR
+from components.synth import COMPUTED_OUTPUTS, CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, reveal, synthesize
+
+PROVIDER = "pulumi:providers:docker"
+MCP_SERVER = "service-mesh:mcp_server:McpServer"
+ORCHESTRATOR_COMPONENT = "service-mesh:orchestrator:McpOrchestrator"
+SIX = ["mcp-claude-flow", "mcp-files", "mcp-context", "mcp-search", "mcp-memory", "mcp-docs"]
+
+
+def _orchestrator(plan: Capture) -> Registration:
+    return plan.one(CONTAINER, ORCHESTRATOR)
+
+
+def _nested_provider(plan: Capture) -> Registration:
+    (provider,) = plan.all(PROVIDER)
+    return provider
+
+
+def _provider_ref(provider: Registration) -> str:
+    return f"{provider.urn}::{provider.name}-id"
+
+
+def _computed(type_: str, name: str, output: str) -> str:
+    """What the (mocked) provider returns for a resource's output, e.g. a certificate's PEM."""
+    return str(COMPUTED_OUTPUTS[type_](name, {})[output])
+
+
+def _uploads(container: Registration) -> dict[str, Any]:
+    return {upload["file"]: upload for upload in container.plain.get("uploads") or []}
+
+
+def _ports(container: Registration) -> list[dict[str, Any]]:
+    return list(container.plain.get("ports") or [])
+
+
+def _covered_by_secret(path: str, secrets: set[str]) -> bool:
+    return any(path == secret or path.startswith(secret + ".") or path.startswith(secret + "[") for secret in secrets)
+
+
+def _string_paths(value: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _string_paths(item, f"{path}.{key}" if path else key)]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _string_paths(item, f"{path}[{index}]")]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+# --- the orchestrator ---
+
+
+def test_the_orchestrator_is_the_only_privileged_container(plan: Capture) -> None:
+    privileged = [r.name for r in plan.all(CONTAINER) if r.plain.get("privileged")]
+    assert privileged == [ORCHESTRATOR]
+    assert _orchestrator(plan).plain["image"].startswith("sha256:")
+    assert plan.has(REMOTE_IMAGE, f"{ORCHESTRATOR}-image", {"name": lambda image: image.startswith("docker:29") and "dind" in image})
+
+
+def test_nothing_listens_on_or_points_at_a_plaintext_docker_port(plan: Capture) -> None:
+    for container in plan.all(CONTAINER):
+        for port in _ports(container):
+            assert 2375 not in (port["internal"], port.get("external")), container.name
+        for env in container.plain.get("envs") or []:
+            assert ":2375" not in env, container.name
+    assert ":2375" not in _nested_provider(plan).plain["host"]
+    # the dind entrypoint serves 2375 without TLS only when DOCKER_TLS_CERTDIR is empty or server certs are missing
+    orchestrator = _orchestrator(plan)
+    assert f"DOCKER_TLS_CERTDIR={CERT_DIR}" in orchestrator.plain["envs"]
+    uploads = _uploads(orchestrator)
+    for name in ("server/ca.pem", "server/cert.pem", "server/key.pem"):
+        assert uploads[f"{CERT_DIR}/{name}"]["content"].strip(), name
+    assert not orchestrator.plain.get("command"), "extra dockerd arguments would bypass the entrypoint's TLS defaults"
+
+
+def test_the_entrypoint_uses_our_certificates_and_never_holds_the_ca_key(plan: Capture) -> None:
+    uploads = _uploads(_orchestrator(plan))
+    # ca/cert.pem present and ca/key.pem absent: the entrypoint generates no CA and no server certificate of its own
+    assert f"{CERT_DIR}/ca/cert.pem" in uploads
+    assert f"{CERT_DIR}/ca/key.pem" not in uploads
+    ca_cert = _computed("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca", "certPem")
+    assert uploads[f"{CERT_DIR}/server/ca.pem"]["content"] == ca_cert
+    server_cert = _computed("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-server", "certPem")
+    assert uploads[f"{CERT_DIR}/server/cert.pem"]["content"] == server_cert
+
+
+def test_tls_is_published_at_12376_on_the_bind_address_only(plan: Capture) -> None:
+    tls_ports = [port for port in _ports(_orchestrator(plan)) if port["internal"] == DOCKER_TLS_PORT]
+    assert tls_ports == [{"internal": DOCKER_TLS_PORT, "external": 12376, "ip": "127.0.0.1", "protocol": "tcp"}]
+
+
+def test_the_server_certificate_covers_the_mesh_alias_and_loopback(plan: Capture) -> None:
+    request = plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain
+    assert ORCHESTRATOR in request["dnsNames"]
+    assert "127.0.0.1" in request["ipAddresses"]
+    signed = plan.one("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-server").plain
+    assert "server_auth" in signed["allowedUses"]
+    client = plan.one("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-client").plain
+    assert "client_auth" in client["allowedUses"]
+    assert plan.one("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca").plain["isCaCertificate"] is True
+
+
+def test_a_bind_address_other_than_loopback_is_in_the_certificate_and_the_provider_host(synth: Callable[..., Capture]) -> None:
+    plan = synth({"bindAddress": "10.1.2.3"})
+    assert "10.1.2.3" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
+    assert _nested_provider(plan).plain["host"] == "tcp://10.1.2.3:12376"
+
+
+def test_the_orchestrator_is_health_gated_on_docker_info_over_tls_with_limits_and_retained_state(plan: Capture) -> None:
+    orchestrator = _orchestrator(plan).plain
+    test = orchestrator["healthcheck"]["tests"]
+    assert test[:2] == ["CMD", "docker"] and test[-1] == "info"
+    assert f"--host=tcp://127.0.0.1:{DOCKER_TLS_PORT}" in test and "--tlsverify" in test
+    assert orchestrator["wait"] is True
+    assert (orchestrator["memory"], orchestrator["cpus"]) == (4096, "4")
+    volume = plan.one(VOLUME, f"{ORCHESTRATOR}-docker")
+    assert volume.retain_on_delete
+    assert {"volumeName": volume.plain["name"], "containerPath": "/var/lib/docker"} in [
+        {key: mount.get(key) for key in ("volumeName", "containerPath")} for mount in orchestrator["volumes"]
+    ]
+    assert {"name": "sutazai-network", "aliases": [ORCHESTRATOR]} in orchestrator["networksAdvanced"]
+
+
+# --- the nested provider and what it manages ---
+
+
+def test_the_nested_provider_is_configured_from_known_values_and_waits_for_the_orchestrator(plan: Capture) -> None:
+    provider = _nested_provider(plan)
+    assert provider.plain["host"] == "tcp://127.0.0.1:12376"
+    assert provider.plain["caMaterial"] == _computed("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca", "certPem")
+    client_cert = _computed("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-client", "certPem")
+    assert provider.plain["certMaterial"] == client_cert
+    client_key = _computed("tls:index/privateKey:PrivateKey", f"{ORCHESTRATOR}-client", "privateKeyPem")
+    assert provider.plain["keyMaterial"] == client_key
+    assert _orchestrator(plan).urn in provider.dependencies
+
+
+def test_the_docker_host_comes_from_config_and_the_server_certificate_covers_it(synth: Callable[..., Capture]) -> None:
+    plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://dind.example.internal:12376"}})
+    assert _nested_provider(plan).plain["host"] == "tcp://dind.example.internal:12376"
+    request = plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain
+    assert "dind.example.internal" in request["dnsNames"]
+    plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://192.168.7.9:12376"}})
+    assert "192.168.7.9" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
+
+
+def test_six_inner_containers_and_their_network_are_registered_through_the_nested_provider(plan: Capture) -> None:
+    nested = _provider_ref(_nested_provider(plan))
+    network = plan.one(NETWORK, f"{ORCHESTRATOR}-mcp-network")
+    assert network.provider == nested and network.plain["name"] == MCP_NETWORK
+    servers = plan.all(MCP_SERVER)
+    assert sorted(server.name for server in servers) == sorted(SIX)
+    for server in servers:
+        inner = [r for r in plan.descendants_of(server.urn) if r.custom]
+        assert {r.type for r in inner} >= {CONTAINER, REMOTE_IMAGE}
+        assert all(r.provider == nested for r in inner), server.name
+        container = plan.one(CONTAINER, server.name).plain
+        assert container["networksAdvanced"] == [{"name": MCP_NETWORK, "aliases": [server.name]}]
+    host_level = [r for r in plan.all(CONTAINER) if r.name not in SIX]
+    assert all(r.provider != nested for r in host_level)
+
+
+def test_each_mcp_server_runs_a_pinned_package_from_a_pinned_image(plan: Capture) -> None:
+    for spec in MCP_CATALOG.values():
+        container = plan.one(CONTAINER, spec.service)
+        name, _, version = spec.package.rpartition("@")
+        assert name and version[0].isdigit(), spec.package
+        assert spec.package in container.plain["command"][-1]
+        assert container.label("mesh.mcp.package") == spec.package
+        image = plan.descendants_of(plan.one(MCP_SERVER, spec.service).urn)
+        (pulled,) = [r for r in image if r.type == REMOTE_IMAGE]
+        assert ":" in pulled.plain["name"] and not pulled.plain["name"].endswith(":latest")
+
+
+def test_six_distinct_mcp_ports_in_3000_3099_published_on_both_daemons(plan: Capture) -> None:
+    outer = {port["internal"]: port for port in _ports(_orchestrator(plan)) if port["internal"] != DOCKER_TLS_PORT}
+    seen_host_ports = set()
+    for name in SIX:
+        spec = MCP_CATALOG[name.removeprefix("mcp-")]
+        inner_ports = {port["internal"]: port for port in _ports(plan.one(CONTAINER, name))}
+        # the inner daemon publishes the server's port on the orchestrator...
+        assert inner_ports[spec.port]["external"] == spec.port
+        # ...and the orchestrator publishes it on the host, bound to the bind address
+        assert outer[spec.port]["external"] == spec.published_port
+        assert outer[spec.port]["ip"] == "127.0.0.1"
+        assert 3000 <= spec.published_port <= 3099
+        seen_host_ports.add(spec.published_port)
+    assert len(seen_host_ports) == 6
+    assert all(port["ip"] == "127.0.0.1" for port in _ports(_orchestrator(plan)))
+
+
+def test_tls_private_keys_are_secret_in_every_input_that_carries_them(plan: Capture) -> None:
+    carriers = []
+    for registration in plan.resources:
+        secrets = registration.secret_paths()
+        for path, text in _string_paths(reveal(registration.props)):
+            if "PRIVATE KEY" in text:
+                carriers.append(f"{registration.name}.{path}")
+                assert _covered_by_secret(path, secrets), f"{registration.type} {registration.name}: {path} is not secret"
+    # the CA key signs two certificates; the server and client keys reach the orchestrator, the client key the provider
+    assert len(carriers) >= 7, carriers
+
+
+def test_stateful_servers_keep_state_on_retained_inner_volumes(plan: Capture) -> None:
+    nested = _provider_ref(_nested_provider(plan))
+    for name, path in (("mcp-memory", "/data"), ("mcp-files", "/data")):
+        volume = plan.one(VOLUME, f"{name}-data")
+        assert volume.retain_on_delete and volume.provider == nested
+        mounts = plan.one(CONTAINER, name).plain["volumes"]
+        assert [(m["volumeName"], m["containerPath"]) for m in mounts] == [(volume.plain["name"], path)]
+    assert "MEMORY_FILE_PATH=/data/memory.jsonl" in plan.one(CONTAINER, "mcp-memory").plain["envs"]
+
+
+def test_each_server_is_health_gated_on_the_mcp_probe_uploaded_into_it(plan: Capture) -> None:
+    for name in SIX:
+        container = plan.one(CONTAINER, name).plain
+        assert container["healthcheck"]["tests"][:4] == ["CMD", "node", PROBE_PATH, "check"]
+        assert container["wait"] is True
+        assert _uploads(plan.one(CONTAINER, name))[PROBE_PATH]["content"] == PROBE_SCRIPT
+
+
+def test_stack_outputs_list_each_mcp_url(plan: Capture) -> None:
+    assert plan.outputs["mcpServers"]["mcp-files"] == "http://127.0.0.1:3003/mcp"
+    assert sorted(plan.outputs["mcpServers"]) == sorted(SIX)
+    assert plan.outputs["mcpDockerHost"] == "tcp://127.0.0.1:12376"
+
+
+# --- hand-off to discovery, the gateway and Prometheus ---
+
+
+def _mesh_endpoints(monkeypatch: pytest.MonkeyPatch, raw_config: dict[str, Any] | None = None) -> dict[str, Endpoint]:
+    built: list[ServiceMesh] = []
+    original = ServiceMesh.__init__
+
+    def keep(self: ServiceMesh, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(ServiceMesh, "__init__", keep)
+    synthesize(raw_config or {})
+    return {endpoint.service: endpoint for endpoint in built[0].endpoints}
+
+
+def test_each_mcp_server_is_an_endpoint_through_the_orchestrator_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoints = _mesh_endpoints(monkeypatch)
+    for name in SIX:
+        spec = MCP_CATALOG[name.removeprefix("mcp-")]
+        endpoint = endpoints[name]
+        assert (endpoint.address, endpoint.port, endpoint.kind, endpoint.category) == (ORCHESTRATOR, spec.port, "mcp", "mcp")
+        assert endpoint.route_path == f"/mcp/{spec.name}" and endpoint.service_path == "/mcp"
+        assert endpoint.blackbox and endpoint.metrics is None
+        # Consul cannot POST an MCP request: its HTTP check hits the probe's face, which answers 200 only after one
+        assert endpoint.check is not None
+        assert (endpoint.check.kind, endpoint.check.port, endpoint.check.path) == ("http", spec.health_port, "/health")
+        assert f"serve {spec.health_port} " in plan_command(spec.service)
+    orchestrator = endpoints[ORCHESTRATOR]
+    assert orchestrator.check is not None and (orchestrator.check.kind, orchestrator.check.port) == ("tcp", DOCKER_TLS_PORT)
+
+
+def plan_command(service: str) -> str:
+    from components.mcp_catalog import launch_script
+
+    return launch_script(MCP_CATALOG[service.removeprefix("mcp-")])
+
+
+def test_the_probe_face_is_published_on_the_orchestrator_for_consul(plan: Capture) -> None:
+    for name in SIX:
+        spec = MCP_CATALOG[name.removeprefix("mcp-")]
+        ports = {port["internal"]: port["external"] for port in _ports(plan.one(CONTAINER, name))}
+        assert ports[spec.health_port] == spec.health_port
+
+
+# --- a seventh server is config, not code ---
+
+SEVENTH = {
+    "mcpServers": {
+        "time": {
+            "port": 3020,
+            "package": "@example/mcp-time@1.4.2",
+            "bin": "mcp-time",
+            "args": ["--utc"],
+            "dataPath": "/state",
+        }
+    }
+}
+
+
+def test_a_seventh_server_from_config_yields_a_container_route_and_check(
+    synth: Callable[..., Capture], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = synth(SEVENTH)
+    assert len(plan.all(MCP_SERVER)) == 7
+    container = plan.one(CONTAINER, "mcp-time")
+    assert container.provider == _provider_ref(_nested_provider(plan))
+    assert "@example/mcp-time@1.4.2" in container.plain["command"][-1]
+    assert "--stdio 'mcp-time --utc'" in container.plain["command"][-1]
+    assert plan.one(VOLUME, "mcp-time-data").retain_on_delete
+    assert {"internal": 3020, "external": 3020, "ip": "127.0.0.1", "protocol": "tcp"} in _ports(_orchestrator(plan))
+    assert plan.outputs["mcpServers"]["mcp-time"] == "http://127.0.0.1:3020/mcp"
+    endpoint = _mesh_endpoints(monkeypatch, SEVENTH)["mcp-time"]
+    assert endpoint.route_path == "/mcp/time" and endpoint.check is not None and endpoint.check.port == 3120
+
+
+def test_a_catalog_server_can_be_disabled_or_moved(synth: Callable[..., Capture]) -> None:
+    plan = synth({"mcpServers": {"search": {"enabled": False}, "docs": {"hostPort": 3050}}})
+    assert not plan.all(CONTAINER, "mcp-search")
+    outer = {port["internal"]: port["external"] for port in _ports(_orchestrator(plan))}
+    assert 3006 not in outer and outer[3017] == 3050
+
+
+@pytest.mark.parametrize(
+    ("raw_config", "key", "fragment"),
+    [
+        ({"mcpServers": {"time": {"port": 3020, "bin": "mcp-time"}}}, "mesh:mcpServers.time.package", "required for a new MCP server"),
+        ({"mcpServers": {"time": {"port": 3020, "package": "mcp-time", "bin": "t"}}}, "mesh:mcpServers.time.package", "not pinned"),
+        ({"mcpServers": {"time": {"port": 3020, "package": "mcp-time@latest", "bin": "t"}}}, "mesh:mcpServers.time.package", "not pinned"),
+        ({"mcpServers": {"docs": {"hostPort": 3150}}}, "mesh:mcpServers.docs.hostPort", "outside the mcp range 3000-3099"),
+        ({"mcpServers": {"docs": {"hostPort": 3001}}}, "mesh:mcpServers.docs.hostPort", "used by both mcp-docs and mcp-claude-flow"),
+        (
+            {"mcpServers": {"time": {"port": 3003, "hostPort": 3040, "package": "t@1.0.0", "bin": "t"}}},
+            "mesh:mcpServers.time.port",
+            "collides",
+        ),
+        (
+            {"mcpServers": {"time": {"port": 3103, "hostPort": 3040, "package": "t@1.0.0", "bin": "t"}}},
+            "mesh:mcpServers.time.port",
+            "collides",
+        ),
+        ({"mcpServers": {"Bad_Name": {"enabled": False}}}, "mesh:mcpServers.Bad_Name", "lowercase"),
+        ({"mcpServers": {"docs": {"transport": "sse"}}}, "mesh:mcpServers.docs.transport", ""),
+        ({"mcpOrchestrator": {"hostPort": 2376}}, "mesh:mcpOrchestrator.hostPort", "outside the orchestration range"),
+        ({"mcpOrchestrator": {"dockerHost": "tcp://127.0.0.1:2375"}}, "mesh:mcpOrchestrator.dockerHost", "plaintext"),
+        ({"mcpOrchestrator": {"image": "docker"}}, "mesh:mcpOrchestrator.image", "no tag"),
+    ],
+)
+def test_mcp_config_mistakes_name_their_key(synth: Callable[..., Capture], raw_config: dict[str, Any], key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        synth(raw_config)
+    assert raised.value.key == key
+    assert fragment in raised.value.message
+    assert "\n" not in str(raised.value)
