@@ -42,10 +42,10 @@ stack: venv prerequisites
 	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
 
 up: stack ## Deploy (or update) the mesh on the local Docker engine, no prompts
-	pulumi up --yes --non-interactive --stack $(STACK)
+	pulumi up --yes --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
-preview: stack ## Show what `make up` would change, with the policy pack
-	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies
+preview: stack ## Show what `make up` would change, with the policy pack (POLICY_CONFIG=file.json to configure it)
+	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
 destroy: stack ## Remove the mesh's containers and networks (data volumes are retained)
 	pulumi destroy --yes --non-interactive --stack $(STACK)

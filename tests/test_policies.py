@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -415,3 +416,13 @@ def test_provider_registrations_are_checked_as_the_engine_hands_them():
     stack = with_resources(healthy_stack(), registration(DOCKER_PROVIDER, "nested", {"host": "tcp://10.0.0.5"}))
     (violation,) = evaluate(stack)
     assert violation.resource == "nested" and "without TLS" in violation.message
+
+
+def test_the_readme_rules_table_lists_every_policy_with_its_level():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[3]
+    assert rows == {policy.name: (policy.enforcement_level.value if policy.enforcement_level else "") for policy in build_policies()}
