@@ -51,7 +51,7 @@ destroy: stack ## Remove the mesh's containers and networks (data volumes are re
 	pulumi destroy --yes --non-interactive --stack $(STACK)
 
 plan: venv ## Offline: synthesize the stack under mocks, print resources and policy verdicts, write build/
-	@$(PY) -m tools.plan --config $(CONFIG)
+	@$(PY) -m tools.plan --config $(CONFIG) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
 verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
 	$(PY) -m tools.verify --stack $(STACK)

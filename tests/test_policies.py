@@ -4,6 +4,8 @@ stays quiet on a good one; the default stack passes; deliberately bad stacks tri
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from tests.policy_fixtures import (
     registration,
     with_resources,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fired(violations: list[Violation]) -> set[str]:
@@ -419,10 +423,43 @@ def test_provider_registrations_are_checked_as_the_engine_hands_them():
 
 
 def test_the_readme_rules_table_lists_every_policy_with_its_level():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     rows = {}
     for line in readme.splitlines():
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
         if len(cells) == 5 and cells[0].startswith("`"):
             rows[cells[0].strip("`")] = cells[3]
     assert rows == {policy.name: (policy.enforcement_level.value if policy.enforcement_level else "") for policy in build_policies()}
+
+
+# --- `make plan` (tools/plan.py) -------------------------------------------------------------------
+
+
+def run_plan(tmp_path: Path, stack_yaml: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "Pulumi.check.yaml"
+    config.write_text(stack_yaml)
+    command = [sys.executable, "-m", "tools.plan", "--config", str(config), "--out", str(tmp_path / "build"), *extra]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_make_plan_on_a_stack_open_to_the_lan_exits_non_zero_naming_the_rule_and_postgres(tmp_path):
+    result = run_plan(tmp_path, "config:\n  mesh:bindAddress: 0.0.0.0\n")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    postgres = [line for line in lines if re.match(r"mandatory\s+published-port-loopback\s+postgres\s", line)]
+    assert postgres and "host port 10000" in postgres[0] and "0.0.0.0" in postgres[0]
+    assert any(line.startswith("policy pack: 24 mandatory") for line in lines)
+
+
+def test_make_plan_on_the_default_stack_passes_and_shows_the_advisories(tmp_path):
+    result = run_plan(tmp_path, (ROOT / "Pulumi.dev.yaml").read_text())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^advisory\s+registered-in-consul\s+postgres\s", result.stdout, re.MULTILINE)
+
+
+def test_make_plan_takes_the_pack_config_that_grants_an_exception(tmp_path):
+    exception = tmp_path / "policy.json"
+    exception.write_text('{"published-port-loopback": "advisory", "sensitive-port-loopback": "advisory"}')
+    result = run_plan(tmp_path, "config:\n  mesh:bindAddress: 0.0.0.0\n", "--policy-config", str(exception))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mandatory" not in result.stdout
