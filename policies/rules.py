@@ -18,6 +18,7 @@ from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
+    PolicyProviderResource,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -98,11 +99,20 @@ def port_matches(entry: str, service: str, internal: int) -> bool:
 
 # --- resource rules: each yields messages for one resource ----------------------------------------
 
-ResourceCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
-"""(resource name, props, effective config) -> messages."""
+ResourceCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], str | None], Iterable[str]]
+"""(resource name, props, effective config, the Docker daemon it runs on if not the host's) -> messages."""
 
 
-def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def nested_daemon(provider: PolicyProviderResource | None) -> str | None:
+    """The endpoint of the Docker daemon a container runs on, when its provider points at one over the network
+    (the DinD orchestrator's); None for the host's own daemon (the default provider, a unix socket)."""
+    if provider is None or provider.resource_type != DOCKER_PROVIDER:
+        return None
+    host = str(provider.props.get("host") or "")
+    return host if host.startswith(("tcp://", "ssh://")) else None
+
+
+def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     ports = published_ports(props)
     if not ports:
         return
@@ -124,7 +134,7 @@ def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, 
             )
 
 
-def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     for port in published_ports(props):
         if port.external < 1024:
             yield (
@@ -133,7 +143,7 @@ def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Map
             )
 
 
-def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     container = who(props, name)
     healthcheck = props.get("healthcheck")
     tests = list(healthcheck.get("tests") or []) if healthcheck else []
@@ -151,7 +161,7 @@ def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, 
         yield f"{container} is not waited on (wait={props.get('wait')!r}); set wait=True so a deployment fails on an unhealthy container"
 
 
-def check_privileged(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_privileged(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = service_name(props, name)
     if props.get("privileged") is True and service not in config["allowedServices"]:
         yield (
@@ -166,7 +176,7 @@ def _exposes_socket(host_path: str) -> bool:
     return any(path == socket or socket.startswith(path if path == "/" else path + "/") for socket in socket_paths)
 
 
-def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = service_name(props, name)
     for volume in props.get("volumes") or []:
         host_path = volume.get("hostPath")
@@ -181,13 +191,15 @@ def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str
             yield f"{who(props, name)} mounts {host_path} (it exposes the Docker socket) read-write; mount it with read_only=True"
 
 
-def check_host_namespaces(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_host_namespaces(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     for key, namespace in (("networkMode", "network"), ("pidMode", "PID"), ("ipcMode", "IPC")):
         if props.get(key) == "host":
             yield f"{who(props, name)} shares the host's {namespace} namespace ({key}=host); remove {key}"
 
 
-def check_loopback(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_loopback(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if daemon is not None:
+        return  # bound inside the nested daemon (the DinD container); what reaches the host is the DinD's own ports
     service = service_name(props, name)
     for port in published_ports(props):
         allowed = any(port_matches(entry, service, port.internal) for entry in config["allowedPorts"])
@@ -198,7 +210,7 @@ def check_loopback(name: str, props: Mapping[str, Any], config: Mapping[str, Any
             )
 
 
-def check_sensitive_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_sensitive_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = service_name(props, name)
     for port in published_ports(props):
         if any(port_matches(entry, service, port.internal) for entry in config["ports"]) and not is_loopback(port.ip):
@@ -221,7 +233,7 @@ def _plaintext_docker_host(url: str) -> bool:
     return match.group(2) is None or int(match.group(2)) == PLAINTEXT_DOCKER_PORT
 
 
-def check_plaintext_docker(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_plaintext_docker(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     for key, value in _env_pairs(props):
         if key == "DOCKER_HOST" and _plaintext_docker_host(value):
             yield f"{who(props, name)} points DOCKER_HOST at {value}, a plaintext Docker API; use tcp://<host>:2376 with TLS"
@@ -230,7 +242,7 @@ def check_plaintext_docker(name: str, props: Mapping[str, Any], config: Mapping[
             yield f"{who(props, name)} publishes port {port.internal}->{port.external}, the plaintext Docker API; serve TLS on 2376 only"
 
 
-def check_docker_provider(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_docker_provider(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     host = props.get("host")
     if not host or not str(host).startswith("tcp://"):
         return
@@ -241,7 +253,7 @@ def check_docker_provider(name: str, props: Mapping[str, Any], config: Mapping[s
         )
 
 
-def check_image_pinned(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_image_pinned(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     image = props.get("name") if "name" in props else props.get("imageName")
     if image is None:
         return
@@ -256,19 +268,19 @@ def check_image_pinned(name: str, props: Mapping[str, Any], config: Mapping[str,
         yield f"image {image} ({name}) uses 'latest', so it floats; pin a version tag or a digest"
 
 
-def check_memory_limit(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_memory_limit(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     memory = props.get("memory")
     if not memory or float(memory) <= 0:
         yield f"{who(props, name)} has no memory limit (memory={memory!r}); set memory (MB) so one service cannot exhaust the host"
 
 
-def check_restart_policy(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_restart_policy(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     restart = props.get("restart")
     if restart != config["required"]:
         yield f"{who(props, name)} has restart policy {restart or 'unset (no)'}; set restart={config['required']!r}"
 
 
-def check_no_new_privileges(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_no_new_privileges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     if props.get("privileged") is True:
         return  # a privileged container is judged by privileged-allow-list; the flag means nothing there
     options = [str(option) for option in props.get("securityOpts") or []]
@@ -276,7 +288,7 @@ def check_no_new_privileges(name: str, props: Mapping[str, Any], config: Mapping
         yield f"{who(props, name)} may gain privileges (security_opts={options}); add security_opts=['no-new-privileges:true']"
 
 
-def check_consul_checks(name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
+def check_consul_checks(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = props.get("name") or name
     checks = list(props.get("checks") or [])
     limit = float(config["maxIntervalSeconds"])
@@ -410,7 +422,7 @@ def resource_policy(
         config = policy_config(name, args.get_config())
         if args.resource_type == CONTAINER and service_name(args.props, args.name) in config["exemptServices"]:
             return
-        for message in check(args.name, args.props, config):
+        for message in check(args.name, args.props, config, nested_daemon(args.provider)):
             report_violation(message, None)
 
     return ResourceValidationPolicy(
@@ -515,7 +527,7 @@ def build_policies() -> list[Policy]:
         ),
         resource_policy(
             "published-port-loopback",
-            "Published ports bind to loopback unless allow-listed (CIS 5.13).",
+            "Ports published on the host's Docker daemon bind to loopback unless allow-listed (CIS 5.13).",
             MANDATORY,
             c,
             check_loopback,
@@ -534,7 +546,7 @@ def build_policies() -> list[Policy]:
             "Nothing points at or publishes the plaintext Docker API on 2375 (CIS 2.6).",
             MANDATORY,
             (CONTAINER, DOCKER_PROVIDER),
-            lambda name, props, config: (
+            lambda name, props, config, daemon: (
                 check_docker_provider(name, props, config) if "host" in props else check_plaintext_docker(name, props, config)
             ),
             "Use tcp://<host>:2376 with TLS client certificates.",

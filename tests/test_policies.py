@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.config import DEFAULT_PORT_RANGES
-from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Secret, synthesize
+from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret, synthesize
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 from policies.rules import build_policies, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
@@ -25,6 +25,7 @@ from tests.policy_fixtures import (
     container_props,
     healthy_stack,
     registration,
+    urn_of,
     with_resources,
 )
 
@@ -290,6 +291,32 @@ def test_the_credential_name_pattern_is_configurable():
     stack = changed(healthy_stack(), "postgres", envs=["PGPASSFILE_CONTENT=x"])
     assert evaluate(stack) == []
     assert fired(evaluate(stack, {"credential-env-secret": {"namePattern": "PGPASS"}})) == {"credential-env-secret"}
+
+
+def nested_mcp_server(**changes: Any) -> Registration:
+    """An MCP server inside the DinD: published on the nested daemon, which the orchestrator's ports expose."""
+    props = container_props("mcp-files", "mcp", [(3003, 3003)])
+    props["ports"][0]["ip"] = "0.0.0.0"
+    props.update(changes)
+    dind = urn_of(DOCKER_PROVIDER, "dind")
+    return registration(CONTAINER, "mcp-files", props, provider=f"{dind}::dind-id")
+
+
+def test_containers_on_the_nested_daemon_bind_inside_it_and_only_host_ports_must_be_loopback():
+    nested = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"))
+    assert evaluate(nested) == []
+    on_the_host = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"), without=("dind",))
+    assert fired(evaluate(on_the_host)) == {"published-port-loopback"}
+
+
+def test_a_nested_daemon_is_a_separate_port_space_for_collisions():
+    clash = container_props("grafana-shadow", "mcp", [(3003, 3003)])
+    stack = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"))
+    assert evaluate(with_resources(stack, registration(CONTAINER, "grafana-shadow", clash), consul_service("grafana-shadow"))) == []
+    same_daemon = nested_mcp_server(name="sutazai-mcp-shadow")
+    same_daemon = registration(CONTAINER, "mcp-shadow", same_daemon.props, provider=same_daemon.provider)
+    violations = evaluate(with_resources(stack, same_daemon))
+    assert {v.policy for v in violations if v.level == "mandatory"} == {"unique-host-ports"}
 
 
 def test_a_plaintext_docker_port_alone_is_caught_even_on_loopback():
