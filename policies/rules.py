@@ -114,8 +114,8 @@ def nested_daemon(provider: PolicyProviderResource | None) -> str | None:
 
 def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     ports = published_ports(props)
-    if not ports:
-        return
+    if not ports or daemon is not None:
+        return  # the ranges are the host's; a nested daemon's ports reach the host only through its container's
     category = labels(props).get("mesh.category")
     # like mesh:portRanges, a partial map overrides only the categories it names
     ranges = {**PORT_RANGES, **config["portRanges"]}
@@ -125,16 +125,20 @@ def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, 
             f"(known: {', '.join(ranges)}); label the container with its catalog category"
         )
         return
-    low, high = (int(bound) for bound in ranges[category])
+    usable = [category, *config["sharedRanges"].get(category, [])]
+    bounds = [(int(ranges[each][0]), int(ranges[each][1])) for each in usable if each in ranges]
+    allowed = " or ".join(f"{low}-{high}" for low, high in bounds)
     for port in ports:
-        if not low <= port.external <= high:
+        if not any(low <= port.external <= high for low, high in bounds):
             yield (
                 f"{who(props, name)} publishes host port {port.external} (container port {port.internal}), outside the "
-                f"{category} range {low}-{high}; pick a host port in {low}-{high} (mesh:services.<name>.hostPorts)"
+                f"{'/'.join(usable)} range {allowed}; pick a host port in {allowed} (mesh:services.<name>.hostPorts)"
             )
 
 
 def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if daemon is not None:
+        return  # bound inside the nested daemon, not on the host
     for port in published_ports(props):
         if port.external < 1024:
             yield (

@@ -37,7 +37,14 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Inclusive [low, high] host port range per catalog category (the mesh.category label).",
             "additionalProperties": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
             "default": PORT_RANGES,
-        }
+        },
+        "sharedRanges": {
+            "type": "object",
+            "description": "Per category, other categories whose ranges its containers may publish in.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            # the DinD orchestrator publishes the MCP servers' ports (SERVICES.md)
+            "default": {"orchestration": ["mcp"]},
+        },
     },
     "container-healthcheck": {
         "maxIntervalSeconds": {"type": "integer", "minimum": 1, "description": "Longest healthcheck interval allowed.", "default": 30}
@@ -69,6 +76,13 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "default": ["kong:8001", "*:2375", "*:2376"],
         }
     },
+    "registered-in-consul": {
+        "exemptServices": {
+            **_SERVICE_LIST,
+            "description": "Services this policy does not apply to (Consul registers itself).",
+            "default": ["consul"],
+        }
+    },
     "restart-policy": {
         "required": {
             "type": "string",
@@ -89,7 +103,7 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
 
 def schema_properties(policy: str) -> dict[str, dict[str, Any]]:
     """The JSON-schema properties the engine validates this policy's config against."""
-    return {**copy.deepcopy(SCHEMAS.get(policy, {})), **copy.deepcopy(_EXEMPT)}
+    return {**copy.deepcopy(_EXEMPT), **copy.deepcopy(SCHEMAS.get(policy, {}))}
 
 
 def policy_config(policy: str, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -74,7 +74,8 @@ def healthy_stack() -> Capture:
         envs=["KONG_DATABASE=off", "KONG_ADMIN_LISTEN=0.0.0.0:8001"],
     )
     kong["ports"][0]["ip"] = "0.0.0.0"  # the proxy is the one allow-listed public port
-    dind = container_props("mcp-orchestrator", "orchestration", [(2376, 12376)], privileged=True, securityOpts=None)
+    # the orchestrator publishes its TLS port and, for the MCP servers inside it, their ports (the mcp range)
+    dind = container_props("mcp-orchestrator", "orchestration", [(2376, 12376), (3003, 3003)], privileged=True, securityOpts=None)
     dind["envs"] = ["DOCKER_TLS_CERTDIR=/certs"]
     resources = [
         registration(REMOTE_IMAGE, "postgres-image", {"name": "postgres:17.6-alpine", "keepLocally": True}),

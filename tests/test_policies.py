@@ -294,9 +294,11 @@ def test_the_credential_name_pattern_is_configurable():
 
 
 def nested_mcp_server(**changes: Any) -> Registration:
-    """An MCP server inside the DinD: published on the nested daemon, which the orchestrator's ports expose."""
-    props = container_props("mcp-files", "mcp", [(3003, 3003)])
-    props["ports"][0]["ip"] = "0.0.0.0"
+    """An MCP server inside the DinD: published on the nested daemon (its health port too), which the orchestrator's
+    ports expose."""
+    props = container_props("mcp-files", "mcp", [(3003, 3003), (3103, 3103)])
+    for port in props["ports"]:
+        port["ip"] = "0.0.0.0"
     props.update(changes)
     dind = urn_of(DOCKER_PROVIDER, "dind")
     return registration(CONTAINER, "mcp-files", props, provider=f"{dind}::dind-id")
@@ -306,14 +308,34 @@ def test_containers_on_the_nested_daemon_bind_inside_it_and_only_host_ports_must
     nested = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"))
     assert evaluate(nested) == []
     on_the_host = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"), without=("dind",))
-    assert fired(evaluate(on_the_host)) == {"published-port-loopback"}
+    violations = evaluate(on_the_host)
+    assert fired(violations) == {"published-port-loopback", "host-port-in-category-range", "unique-host-ports"}
+    assert any("host port 3103" in v.message and "mcp range 3000-3099" in v.message for v in violations)
+
+
+def test_the_orchestrator_may_publish_in_the_mcp_range_and_nowhere_else():
+    stack = healthy_stack()
+    assert evaluate(stack) == []
+    wider = changed(stack, "mcp-orchestrator", ports=[{"internal": 3003, "external": 10050, "ip": "127.0.0.1", "protocol": "tcp"}])
+    (violation,) = evaluate(wider)
+    assert violation.policy == "host-port-in-category-range" and "orchestration/mcp range 12000-12999 or 3000-3099" in violation.message
+    assert fired(evaluate(stack, {"host-port-in-category-range": {"sharedRanges": {}}})) == {"host-port-in-category-range"}
+
+
+def test_consul_is_exempt_from_registration_because_it_registers_itself():
+    consul = registration(CONTAINER, "consul", container_props("consul", "core", [(8500, 10006)]))
+    assert evaluate(with_resources(healthy_stack(), consul)) == []
+    assert fired(evaluate(with_resources(healthy_stack(), consul), {"registered-in-consul": {"exemptServices": []}})) == {
+        "registered-in-consul"
+    }
 
 
 def test_a_nested_daemon_is_a_separate_port_space_for_collisions():
-    clash = container_props("grafana-shadow", "mcp", [(3003, 3003)])
-    stack = with_resources(healthy_stack(), nested_mcp_server(), consul_service("mcp-files"))
+    clash = container_props("grafana-shadow", "mcp", [(3005, 3005)])
+    inside = nested_mcp_server(ports=[{"internal": 3005, "external": 3005, "ip": "0.0.0.0", "protocol": "tcp"}])
+    stack = with_resources(healthy_stack(), inside, consul_service("mcp-files"))
     assert evaluate(with_resources(stack, registration(CONTAINER, "grafana-shadow", clash), consul_service("grafana-shadow"))) == []
-    same_daemon = nested_mcp_server(name="sutazai-mcp-shadow")
+    same_daemon = nested_mcp_server(name="sutazai-mcp-shadow", ports=inside.props["ports"])
     same_daemon = registration(CONTAINER, "mcp-shadow", same_daemon.props, provider=same_daemon.provider)
     violations = evaluate(with_resources(stack, same_daemon))
     assert {v.policy for v in violations if v.level == "mandatory"} == {"unique-host-ports"}
@@ -344,7 +366,7 @@ def test_the_default_stack_only_advises_registration_in_consul_until_discovery_r
     advisory = [v for v in evaluate(plan) if v.level == "advisory"]
     assert {v.policy for v in advisory} <= {"registered-in-consul"}
     registered = {str(r.plain["name"]) for r in plan.all(CONSUL_SERVICE)}
-    unregistered = {r.label("mesh.service") for r in plan.all(CONTAINER)} - registered
+    unregistered = {r.label("mesh.service") for r in plan.all(CONTAINER)} - registered - {"consul"}
     assert {v.resource for v in advisory} == {r.name for r in plan.all(CONTAINER) if r.label("mesh.service") in unregistered}
 
 
