@@ -573,7 +573,7 @@ def build_policies() -> list[Policy]:
         ),
         resource_policy(
             "restart-policy",
-            "Every container has the required restart policy (CIS 5.14).",
+            "Every container has the required restart policy (cf. CIS 5.14, which prefers on-failure:5).",
             MANDATORY,
             c,
             check_restart_policy,
