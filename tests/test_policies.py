@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from components.config import DEFAULT_PORT_RANGES
 from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret, synthesize
-from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
-from policies.rules import build_policies, duration_seconds
+from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
+from policies.rules import build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
     CONSUL_SERVICE,
@@ -512,3 +515,25 @@ def test_make_plan_takes_the_pack_config_that_grants_an_exception(tmp_path):
     result = run_plan(tmp_path, "config:\n  mesh:bindAddress: 0.0.0.0\n", "--policy-config", str(exception))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mandatory" not in result.stdout
+
+
+# --- properties over wide inputs (the rule functions directly, on what the engine hands them) ------
+
+
+@settings(max_examples=200, deadline=None)
+@given(category=st.sampled_from(sorted(PORT_RANGES)), host_port=st.integers(1024, 65535))
+def test_the_range_rule_fires_exactly_outside_the_categorys_ranges(category, host_port):
+    props = unknown_checking_proxy(engine_properties(container_props("svc", category, [(80, host_port)])))
+    messages = list(check_port_ranges("svc", props, policy_config("host-port-in-category-range", {})))
+    low, high = PORT_RANGES[category]
+    shared = category == "orchestration" and PORT_RANGES["mcp"][0] <= host_port <= PORT_RANGES["mcp"][1]
+    assert (messages == []) == (low <= host_port <= high or shared)
+
+
+@settings(max_examples=200, deadline=None)
+@given(address=st.ip_addresses())
+def test_the_loopback_rule_fires_exactly_for_non_loopback_addresses(address):
+    props = container_props("svc", "core", [(5432, 10000)])
+    props["ports"][0]["ip"] = str(address)
+    messages = list(check_loopback("svc", unknown_checking_proxy(engine_properties(props)), policy_config("published-port-loopback", {})))
+    assert (messages == []) == address.is_loopback
