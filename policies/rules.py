@@ -501,7 +501,7 @@ def build_policies() -> list[Policy]:
         stack_policy(
             "registered-in-consul",
             "Every container is registered in Consul as a consul.Service named after its mesh.service label.",
-            ADVISORY,
+            MANDATORY,
             check_registered_in_consul,
             "Register the service in Consul, or add it to exemptServices.",
         ),

@@ -59,7 +59,8 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
         "allowedServices": {
             **_SERVICE_LIST,
             "description": "Services that may see the Docker socket (read-only), directly or through a parent directory.",
-            "default": ["cadvisor", "node-exporter"],
+            # cadvisor (/var/run) and node-exporter (/) see it through host paths; alloy reads container logs from it
+            "default": ["cadvisor", "node-exporter", "alloy"],
         }
     },
     "published-port-loopback": {

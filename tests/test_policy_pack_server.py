@@ -56,7 +56,7 @@ def test_the_pack_announces_every_policy_with_its_level_and_config_schema(analyz
     assert set(announced) == {policy.name for policy in build_policies()}
     levels = {name: analyzer_pb2.EnforcementLevel.Name(policy.enforcementLevel) for name, policy in announced.items()}
     assert levels["host-port-in-category-range"] == "MANDATORY" and levels["container-healthcheck"] == "MANDATORY"
-    assert levels["registered-in-consul"] == "ADVISORY" and levels["credential-env-secret"] == "REMEDIATE"
+    assert levels["registered-in-consul"] == "MANDATORY" and levels["credential-env-secret"] == "REMEDIATE"
     ranges = json_format.MessageToDict(announced["host-port-in-category-range"].configSchema.properties)["portRanges"]["default"]
     assert ranges["orchestration"] == [12000, 12999]
 
