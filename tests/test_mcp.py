@@ -96,9 +96,11 @@ def test_the_entrypoint_uses_our_certificates_and_never_holds_the_ca_key(plan: C
     assert uploads[f"{CERT_DIR}/server/cert.pem"]["content"] == server_cert
 
 
-def test_tls_is_published_at_12376_on_the_bind_address_only(plan: Capture) -> None:
-    tls_ports = [port for port in _ports(_orchestrator(plan)) if port["internal"] == DOCKER_TLS_PORT]
-    assert tls_ports == [{"internal": DOCKER_TLS_PORT, "external": 12376, "ip": "127.0.0.1", "protocol": "tcp"}]
+def test_tls_is_published_at_12376_on_loopback_only_whatever_the_bind_address(synth: Callable[..., Capture]) -> None:
+    for bind_address in ("127.0.0.1", "0.0.0.0"):
+        plan = synth({"bindAddress": bind_address})
+        tls_ports = [port for port in _ports(_orchestrator(plan)) if port["internal"] == DOCKER_TLS_PORT]
+        assert tls_ports == [{"internal": DOCKER_TLS_PORT, "external": 12376, "ip": "127.0.0.1", "protocol": "tcp"}]
 
 
 def test_the_server_certificate_covers_the_mesh_alias_and_loopback(plan: Capture) -> None:
@@ -112,10 +114,10 @@ def test_the_server_certificate_covers_the_mesh_alias_and_loopback(plan: Capture
     assert plan.one("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca").plain["isCaCertificate"] is True
 
 
-def test_a_bind_address_other_than_loopback_is_in_the_certificate_and_the_provider_host(synth: Callable[..., Capture]) -> None:
+def test_the_provider_reaches_the_api_on_loopback_whatever_the_bind_address(synth: Callable[..., Capture]) -> None:
     plan = synth({"bindAddress": "10.1.2.3"})
-    assert "10.1.2.3" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
-    assert _nested_provider(plan).plain["host"] == "tcp://10.1.2.3:12376"
+    assert "127.0.0.1" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
+    assert _nested_provider(plan).plain["host"] == "tcp://127.0.0.1:12376"
 
 
 def test_the_orchestrator_is_health_gated_on_docker_info_over_tls_with_limits_and_retained_state(plan: Capture) -> None:

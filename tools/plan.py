@@ -1,6 +1,7 @@
-"""`make plan`: synthesize a stack offline under mocks, print its resources, write every rendered file to build/.
+"""`make plan`: synthesize a stack offline under mocks, print its resources, write every rendered file to build/,
+and print the policy pack's verdicts on it.
 
-Exits 2 with the one-line config error when the stack config is wrong.
+Exits 2 with the one-line config error when the stack config is wrong, 1 on a mandatory policy violation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from components.config import ConfigError
 from components.stack_file import read_stack_file
 from components.synth import CONTAINER, Capture, Secret, synthesize
+from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 
 
 def _masked(value: object) -> object:
@@ -62,10 +64,22 @@ def print_plan(capture: Capture) -> None:
     print(f"{len(containers)} containers, {len(healthy)} with a healthcheck")
 
 
+def print_verdicts(violations: list[Violation]) -> None:
+    print()
+    if not violations:
+        print("policy pack: no violations")
+        return
+    counts = Counter(violation.level for violation in violations)
+    print("policy pack: " + ", ".join(f"{counts[level]} {level}" for level in ("mandatory", "remediate", "advisory") if counts[level]))
+    for line in format_violations(violations):
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--config", type=Path, default=Path("Pulumi.dev.yaml"), help="stack config file (default: Pulumi.dev.yaml)")
     parser.add_argument("--out", type=Path, default=Path("build"), help="where rendered files go (default: build/)")
+    parser.add_argument("--policy-config", type=Path, default=None, help="policy pack config JSON (as for --policy-pack-config)")
     args = parser.parse_args(argv)
     try:
         raw_config, secret_keys = read_stack_file(args.config)
@@ -76,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     print_plan(capture)
     written = write_build(capture, args.out)
     print(f"wrote {len(written)} files under {args.out}/")
-    return 0
+    violations = evaluate(capture, load_pack_config(args.policy_config))
+    print_verdicts(violations)
+    return 1 if blocking(violations) else 0
 
 
 if __name__ == "__main__":

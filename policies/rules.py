@@ -1,0 +1,591 @@
+"""The rules of the pack, as pulumi_policy policies over the inputs the program registers.
+
+Each rule is a small function over a resource's properties (as the engine hands them: plain values,
+numbers as floats, wrapped in pulumi_policy's unknown-checking proxy) that yields one message per
+problem: the resource, the offending value and the fix. Names follow the CIS Docker Benchmark (section numbers of v1.2.0)
+and KICS's Docker Compose queries where a rule matches one of theirs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    PolicyProviderResource,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .settings import PORT_RANGES, policy_config, schema_properties
+
+CONTAINER = "docker:index/container:Container"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+BUILT_IMAGE = "docker:index/image:Image"
+CONSUL_SERVICE = "consul:index/service:Service"
+DOCKER_PROVIDER = "pulumi:providers:docker"
+DOCKER_SOCKET = "/var/run/docker.sock"
+PLAINTEXT_DOCKER_PORT = 2375
+
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+
+
+# --- reading a resource ---------------------------------------------------------------------------
+
+
+def labels(props: Mapping[str, Any]) -> dict[str, str]:
+    return {str(item["label"]): str(item["value"]) for item in props.get("labels") or []}
+
+
+def service_name(props: Mapping[str, Any], fallback: str) -> str:
+    """The catalog service a container belongs to (its mesh.service label), else its own name."""
+    return labels(props).get("mesh.service") or str(props.get("name") or fallback)
+
+
+def who(props: Mapping[str, Any], fallback: str) -> str:
+    """How messages name a container: its Docker name (`sutazai-postgres`), else its resource name."""
+    return str(props.get("name") or fallback)
+
+
+def duration_seconds(text: str) -> float:
+    """A Go duration (`10s`, `1m30s`, `500ms`) in seconds; Docker and Consul both use them."""
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"{text!r} is not a duration (e.g. 10s)")
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    internal: int
+    external: int
+    ip: str | None
+
+
+def published_ports(props: Mapping[str, Any]) -> list[PublishedPort]:
+    found = []
+    for port in props.get("ports") or []:
+        external = port.get("external")
+        if external is not None:
+            found.append(PublishedPort(int(port["internal"]), int(external), port.get("ip")))
+    return found
+
+
+def port_matches(entry: str, service: str, internal: int) -> bool:
+    """`kong:8001` or `*:2376` against a container's service and internal port."""
+    wanted_service, _, wanted_port = entry.rpartition(":")
+    return wanted_port == str(internal) and wanted_service in ("*", service)
+
+
+# --- resource rules: each yields messages for one resource ----------------------------------------
+
+ResourceCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], str | None], Iterable[str]]
+"""(resource name, props, effective config, the Docker daemon it runs on if not the host's) -> messages."""
+
+
+def nested_daemon(provider: PolicyProviderResource | None) -> str | None:
+    """The endpoint of the Docker daemon a container runs on, when its provider points at one over the network
+    (the DinD orchestrator's); None for the host's own daemon (the default provider, a unix socket)."""
+    if provider is None or provider.resource_type != DOCKER_PROVIDER:
+        return None
+    host = str(provider.props.get("host") or "")
+    return host if host.startswith(("tcp://", "ssh://")) else None
+
+
+def check_port_ranges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    ports = published_ports(props)
+    if not ports or daemon is not None:
+        return  # the ranges are the host's; a nested daemon's ports reach the host only through its container's
+    category = labels(props).get("mesh.category")
+    # like mesh:portRanges, a partial map overrides only the categories it names
+    ranges = {**PORT_RANGES, **config["portRanges"]}
+    if category not in ranges:
+        yield (
+            f"{who(props, name)} publishes host port {ports[0].external} but its mesh.category label is {category!r} "
+            f"(known: {', '.join(ranges)}); label the container with its catalog category"
+        )
+        return
+    usable = [category, *config["sharedRanges"].get(category, [])]
+    bounds = [(int(ranges[each][0]), int(ranges[each][1])) for each in usable if each in ranges]
+    allowed = " or ".join(f"{low}-{high}" for low, high in bounds)
+    for port in ports:
+        if not any(low <= port.external <= high for low, high in bounds):
+            yield (
+                f"{who(props, name)} publishes host port {port.external} (container port {port.internal}), outside the "
+                f"{'/'.join(usable)} range {allowed}; pick a host port in {allowed} (mesh:services.<name>.hostPorts)"
+            )
+
+
+def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if daemon is not None:
+        return  # bound inside the nested daemon, not on the host
+    for port in published_ports(props):
+        if port.external < 1024:
+            yield (
+                f"{who(props, name)} publishes privileged host port {port.external} (container port {port.internal}); "
+                "publish a host port of 1024 or above"
+            )
+
+
+def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    container = who(props, name)
+    healthcheck = props.get("healthcheck")
+    tests = list(healthcheck.get("tests") or []) if healthcheck else []
+    if not tests or tests[0] == "NONE":
+        yield f"{container} has no healthcheck (healthcheck.tests is {tests or 'unset'}); give it a probe the image can run"
+    else:
+        limit = float(config["maxIntervalSeconds"])
+        interval = healthcheck.get("interval") if healthcheck else None
+        # Docker's default interval is 30s when none is set
+        seconds = duration_seconds(str(interval)) if interval else 30.0
+        if seconds > limit:
+            shown = interval or "30s (default)"
+            yield f"{container} checks its health every {shown}, above {limit:g}s; set healthcheck.interval <= {limit:g}s"
+    if props.get("wait") is not True:
+        yield f"{container} is not waited on (wait={props.get('wait')!r}); set wait=True so a deployment fails on an unhealthy container"
+
+
+def check_privileged(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    service = service_name(props, name)
+    if props.get("privileged") is True and service not in config["allowedServices"]:
+        yield (
+            f"{who(props, name)} runs privileged and {service!r} is not in the allow-list {config['allowedServices']}; "
+            "drop privileged (add only the capabilities it needs) or allow-list the service"
+        )
+
+
+def _exposes_socket(host_path: str) -> bool:
+    path = host_path.rstrip("/") or "/"
+    socket_paths = (DOCKER_SOCKET, "/run/docker.sock")
+    return any(path == socket or socket.startswith(path if path == "/" else path + "/") for socket in socket_paths)
+
+
+def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    service = service_name(props, name)
+    for volume in props.get("volumes") or []:
+        host_path = volume.get("hostPath")
+        if not host_path or not _exposes_socket(str(host_path)):
+            continue
+        if service not in config["allowedServices"]:
+            yield (
+                f"{who(props, name)} mounts {host_path} (it exposes the Docker socket, root on the host) and {service!r} "
+                f"is not in the allow-list {config['allowedServices']}; remove the mount"
+            )
+        elif volume.get("readOnly") is not True:
+            yield f"{who(props, name)} mounts {host_path} (it exposes the Docker socket) read-write; mount it with read_only=True"
+
+
+def check_host_namespaces(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    for key, namespace in (("networkMode", "network"), ("pidMode", "PID"), ("ipcMode", "IPC")):
+        if props.get(key) == "host":
+            yield f"{who(props, name)} shares the host's {namespace} namespace ({key}=host); remove {key}"
+
+
+def check_loopback(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if daemon is not None:
+        return  # bound inside the nested daemon (the DinD container); what reaches the host is the DinD's own ports
+    service = service_name(props, name)
+    for port in published_ports(props):
+        allowed = any(port_matches(entry, service, port.internal) for entry in config["allowedPorts"])
+        if not allowed and not is_loopback(port.ip):
+            yield (
+                f"{who(props, name)} publishes host port {port.external} (container port {port.internal}) on "
+                f"{port.ip or '0.0.0.0 (unset)'}; bind it to 127.0.0.1 (mesh:bindAddress) or allow-list {service}:{port.internal}"
+            )
+
+
+def check_sensitive_ports(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    service = service_name(props, name)
+    for port in published_ports(props):
+        if any(port_matches(entry, service, port.internal) for entry in config["ports"]) and not is_loopback(port.ip):
+            yield (
+                f"{who(props, name)} publishes its sensitive port {port.internal} (host {port.external}) on "
+                f"{port.ip or '0.0.0.0 (unset)'}; it must bind to loopback only (no allow-list can open it)"
+            )
+
+
+def _env_pairs(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for entry in props.get("envs") or []:
+        key, _, value = str(entry).partition("=")
+        yield key, value
+
+
+def _plaintext_docker_host(url: str) -> bool:
+    match = re.match(r"^tcp://\[?([^\]/]+?)\]?(?::(\d+))?/?$", url)
+    if match is None:
+        return False
+    return match.group(2) is None or int(match.group(2)) == PLAINTEXT_DOCKER_PORT
+
+
+def check_plaintext_docker(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    for key, value in _env_pairs(props):
+        if key == "DOCKER_HOST" and _plaintext_docker_host(value):
+            yield f"{who(props, name)} points DOCKER_HOST at {value}, a plaintext Docker API; use tcp://<host>:2376 with TLS"
+    for port in published_ports(props):
+        if PLAINTEXT_DOCKER_PORT in (port.internal, port.external):
+            yield f"{who(props, name)} publishes port {port.internal}->{port.external}, the plaintext Docker API; serve TLS on 2376 only"
+
+
+def check_docker_provider(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    host = props.get("host")
+    if not host or not str(host).startswith("tcp://"):
+        return
+    has_tls = any(props.get(key) for key in ("caMaterial", "certMaterial", "keyMaterial", "certPath"))
+    if _plaintext_docker_host(str(host)) or not has_tls:
+        yield (
+            f"Docker provider {name} connects to {host} without TLS; point it at port 2376 with ca_material, cert_material and key_material"
+        )
+
+
+def check_image_pinned(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    image = props.get("name") if "name" in props else props.get("imageName")
+    if image is None:
+        return
+    image = str(image)
+    if "@sha256:" in image:
+        return
+    last_segment = image.rsplit("/", 1)[-1]
+    tag = last_segment.partition(":")[2]
+    if not tag:
+        yield f"image {image} ({name}) has no tag, so it floats; pin a version tag (e.g. {image}:1.2) or a digest"
+    elif tag == "latest":
+        yield f"image {image} ({name}) uses 'latest', so it floats; pin a version tag or a digest"
+
+
+def check_memory_limit(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    memory = props.get("memory")
+    if not memory or float(memory) <= 0:
+        yield f"{who(props, name)} has no memory limit (memory={memory!r}); set memory (MB) so one service cannot exhaust the host"
+
+
+def check_restart_policy(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    restart = props.get("restart")
+    if restart != config["required"]:
+        yield f"{who(props, name)} has restart policy {restart or 'unset (no)'}; set restart={config['required']!r}"
+
+
+def check_no_new_privileges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if props.get("privileged") is True:
+        return  # a privileged container is judged by privileged-allow-list; the flag means nothing there
+    options = [str(option) for option in props.get("securityOpts") or []]
+    if not any(option in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for option in options):
+        yield f"{who(props, name)} may gain privileges (security_opts={options}); add security_opts=['no-new-privileges:true']"
+
+
+def check_consul_checks(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    service = props.get("name") or name
+    checks = list(props.get("checks") or [])
+    limit = float(config["maxIntervalSeconds"])
+    if not checks:
+        yield f"Consul service {service} has no check, so Consul reports it healthy whatever it does; add an HTTP or TCP check"
+        return
+    intervals = [str(check.get("interval")) for check in checks]
+    if not any(duration_seconds(interval) <= limit for interval in intervals if interval != "None"):
+        yield f"Consul service {service} checks every {', '.join(intervals)}, none within {limit:g}s; set a check interval <= {limit:g}s"
+
+
+# --- the credential rule: a remediation, because only remediations see secretness -----------------
+
+
+def credential_pattern(config: Mapping[str, Any]) -> re.Pattern[str]:
+    return re.compile(str(config["namePattern"]), re.IGNORECASE)
+
+
+def plaintext_credentials(raw_props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Names of credential-looking env vars that are not inside a `pulumi_policy.Secret`."""
+    envs = raw_props.get("envs")
+    if envs is None or isinstance(envs, Secret):
+        return []
+    pattern = credential_pattern(config)
+    names = []
+    for entry in envs:
+        if isinstance(entry, Secret):
+            continue
+        key = str(entry).partition("=")[0]
+        if pattern.search(key):
+            names.append(key)
+    return names
+
+
+class CredentialEnvPolicy(ResourceValidationPolicy):
+    """Remediation: credential env vars of a container are made secret.
+
+    Validations get plain values from the engine, with no trace of secretness (pulumi-policy#241);
+    remediations get them with their secret markers, so the rule lives here: it wraps every
+    plaintext credential in `Secret`, and the engine encrypts it in state and masks it in output.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "credential-env-secret",
+            "Environment variables whose names look like credentials carry secret values.",
+            enforcement_level=EnforcementLevel.REMEDIATE,
+            config_schema=PolicyConfigSchema(schema_properties("credential-env-secret")),
+            remediation_steps="Pass the value through pulumi.Output.secret (components.datastores.secret_env).",
+        )
+
+    # the analyzer server takes a plain mapping as well as an awaitable (pulumi_policy.policy Remediate)
+    def remediate(self, args: ResourceValidationArgs) -> Mapping[str, Any] | None:  # type: ignore[override]
+        if args.resource_type != CONTAINER:
+            return None
+        config = policy_config(self.name, args.get_config())
+        raw = args.props["__target"]
+        if service_name(args.props, args.name) in config["exemptServices"]:
+            return None
+        names = plaintext_credentials(raw, config)
+        if not names:
+            return None
+        pattern = credential_pattern(config)
+        envs = [
+            entry if isinstance(entry, Secret) or not pattern.search(str(entry).partition("=")[0]) else Secret(entry)
+            for entry in raw["envs"]
+        ]
+        return {**raw, "envs": envs}
+
+    def explain(self, raw_props: Mapping[str, Any], config: Mapping[str, Any], name: str) -> list[str]:
+        """What the remediation fixes, for the offline verdicts."""
+        return [
+            f"{who(raw_props, name)} sets {key} in plaintext; the pack marks it secret, but pass it through pulumi.Output.secret"
+            for key in plaintext_credentials(raw_props, config)
+        ]
+
+
+# --- stack rules ------------------------------------------------------------------------------------
+
+StackCheck = Callable[[Sequence[PolicyResource], Mapping[str, Any]], Iterable[tuple[str, str]]]
+"""(resources, effective config) -> (message, urn) pairs."""
+
+
+def _containers(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[PolicyResource]:
+    for resource in resources:
+        if resource.resource_type == CONTAINER and service_name(resource.props, resource.name) not in config["exemptServices"]:
+            yield resource
+
+
+def check_unique_host_ports(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    # one Docker daemon per provider: the DinD's nested containers publish on its daemon, not on the host's
+    owners: dict[tuple[str, int], PolicyResource] = {}
+    for resource in _containers(resources, config):
+        daemon = resource.provider.urn if resource.provider else ""
+        for port in published_ports(resource.props):
+            first = owners.setdefault((daemon, port.external), resource)
+            if first is not resource:
+                yield (
+                    f"host port {port.external} is published by both {who(first.props, first.name)} and "
+                    f"{who(resource.props, resource.name)}; give one of them another host port",
+                    resource.urn,
+                )
+
+
+def check_registered_in_consul(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    registered = {str(resource.props.get("name")) for resource in resources if resource.resource_type == CONSUL_SERVICE}
+    for resource in _containers(resources, config):
+        service = service_name(resource.props, resource.name)
+        if service not in registered:
+            yield (
+                f"{who(resource.props, resource.name)} (service {service}) has no consul.Service named {service!r}; "
+                "register it with a check, or exempt it",
+                resource.urn,
+            )
+
+
+# --- building the policies ------------------------------------------------------------------------
+
+
+def resource_policy(
+    name: str,
+    description: str,
+    level: EnforcementLevel,
+    types: tuple[str, ...],
+    check: ResourceCheck,
+    remediation_steps: str,
+) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in types:
+            return
+        config = policy_config(name, args.get_config())
+        if args.resource_type == CONTAINER and service_name(args.props, args.name) in config["exemptServices"]:
+            return
+        for message in check(args.name, args.props, config, nested_daemon(args.provider)):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name,
+        description,
+        validate,
+        enforcement_level=level,
+        config_schema=PolicyConfigSchema(schema_properties(name)),
+        remediation_steps=remediation_steps,
+    )
+
+
+def stack_policy(name: str, description: str, level: EnforcementLevel, check: StackCheck, remediation_steps: str) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config = policy_config(name, args.get_config())
+        for message, urn in check(args.resources, config):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name,
+        description,
+        validate,
+        enforcement_level=level,
+        config_schema=PolicyConfigSchema(schema_properties(name)),
+        remediation_steps=remediation_steps,
+    )
+
+
+def build_policies() -> list[Policy]:
+    """Every policy of the pack, in the order the README's table lists them."""
+    c = (CONTAINER,)
+    return [
+        resource_policy(
+            "host-port-in-category-range",
+            "Host ports fall in their category's range (SERVICES.md).",
+            MANDATORY,
+            c,
+            check_port_ranges,
+            "Move the host port into the range of the container's mesh.category, or change portRanges.",
+        ),
+        resource_policy(
+            "no-privileged-host-ports",
+            "No host port below 1024 is published (CIS 5.7).",
+            MANDATORY,
+            c,
+            check_privileged_host_ports,
+            "Publish a host port of 1024 or above.",
+        ),
+        stack_policy(
+            "unique-host-ports",
+            "No host port is published twice on one Docker daemon.",
+            MANDATORY,
+            check_unique_host_ports,
+            "Give one of the containers another host port.",
+        ),
+        resource_policy(
+            "container-healthcheck",
+            "Every container has a healthcheck within the maximum interval and is waited on (CIS 4.6, 5.26; KICS Healthcheck Not Set).",
+            MANDATORY,
+            c,
+            check_healthcheck,
+            "Set healthcheck (tests, interval) and wait=True.",
+        ),
+        resource_policy(
+            "consul-service-check-interval",
+            "Every consul.Service has a check whose interval is within the maximum.",
+            MANDATORY,
+            (CONSUL_SERVICE,),
+            check_consul_checks,
+            "Add an HTTP or TCP check with interval <= maxIntervalSeconds.",
+        ),
+        stack_policy(
+            "registered-in-consul",
+            "Every container is registered in Consul as a consul.Service named after its mesh.service label.",
+            MANDATORY,
+            check_registered_in_consul,
+            "Register the service in Consul, or add it to exemptServices.",
+        ),
+        resource_policy(
+            "privileged-allow-list",
+            "Only allow-listed containers run privileged (CIS 5.4; KICS Privileged Mode Is Enabled).",
+            MANDATORY,
+            c,
+            check_privileged,
+            "Drop privileged, or add the service to allowedServices.",
+        ),
+        resource_policy(
+            "docker-socket-mount",
+            "The Docker socket is mounted only into allow-listed containers, read-only (CIS 5.31; KICS Docker Socket Mounted).",
+            MANDATORY,
+            c,
+            check_docker_socket,
+            "Remove the mount, or allow-list the service and mount it read-only.",
+        ),
+        resource_policy(
+            "host-namespaces",
+            "No container shares the host's network, PID or IPC namespace (CIS 5.9, 5.15, 5.16; KICS Host Namespace is Shared).",
+            MANDATORY,
+            c,
+            check_host_namespaces,
+            "Remove network_mode/pid_mode/ipc_mode=host.",
+        ),
+        resource_policy(
+            "published-port-loopback",
+            "Ports published on the host's Docker daemon bind to loopback unless allow-listed (CIS 5.13).",
+            MANDATORY,
+            c,
+            check_loopback,
+            "Bind to 127.0.0.1 (mesh:bindAddress) or allow-list service:port.",
+        ),
+        resource_policy(
+            "sensitive-port-loopback",
+            "The Kong admin port and the Docker API ports never bind wider than loopback.",
+            MANDATORY,
+            c,
+            check_sensitive_ports,
+            "Bind the port to 127.0.0.1.",
+        ),
+        resource_policy(
+            "no-plaintext-docker-port",
+            "Nothing points at or publishes the plaintext Docker API on 2375 (CIS 2.6).",
+            MANDATORY,
+            (CONTAINER, DOCKER_PROVIDER),
+            lambda name, props, config, daemon: (
+                check_docker_provider(name, props, config) if "host" in props else check_plaintext_docker(name, props, config)
+            ),
+            "Use tcp://<host>:2376 with TLS client certificates.",
+        ),
+        resource_policy(
+            "image-pinned",
+            "Images carry an explicit tag that is not latest, or a digest (KICS Image Version Not Explicit / Using 'latest').",
+            MANDATORY,
+            (REMOTE_IMAGE, BUILT_IMAGE),
+            check_image_pinned,
+            "Pin a version tag or a digest.",
+        ),
+        resource_policy(
+            "memory-limit",
+            "Every container has a memory limit (CIS 5.10; KICS Memory Not Limited).",
+            MANDATORY,
+            c,
+            check_memory_limit,
+            "Set memory (MB).",
+        ),
+        resource_policy(
+            "restart-policy",
+            "Every container has the required restart policy (cf. CIS 5.14, which prefers on-failure:5).",
+            MANDATORY,
+            c,
+            check_restart_policy,
+            "Set restart to the required policy.",
+        ),
+        resource_policy(
+            "no-new-privileges",
+            "Unprivileged containers set no-new-privileges (CIS 5.25; KICS Security Opt Not Set).",
+            MANDATORY,
+            c,
+            check_no_new_privileges,
+            "Add security_opts=['no-new-privileges:true'].",
+        ),
+        CredentialEnvPolicy(),
+    ]

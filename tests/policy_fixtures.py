@@ -1,0 +1,116 @@
+"""Small synthetic stacks for the policy tests: Registrations shaped like the ones the program makes.
+
+`healthy_stack()` passes every policy; each test changes one thing and expects one rule to fire.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret
+
+CONSUL_SERVICE = "consul:index/service:Service"
+DOCKER_PROVIDER = "pulumi:providers:docker"
+
+
+def urn_of(type_: str, name: str) -> str:
+    return f"urn:pulumi:test::service-mesh::{type_}::{name}"
+
+
+def registration(type_: str, name: str, props: dict[str, Any], *, provider: str = "") -> Registration:
+    return Registration(
+        type=type_,
+        name=name,
+        urn=urn_of(type_, name),
+        custom=True,
+        props=props,
+        parent="",
+        dependencies=(),
+        property_dependencies={},
+        provider=provider,
+        delete_before_replace=False,
+        retain_on_delete=False,
+    )
+
+
+def container_props(service: str, category: str, ports: list[tuple[int, int]], **changes: Any) -> dict[str, Any]:
+    """What `MeshService` registers for one container: healthcheck, wait, limits, hardening, loopback ports."""
+    props: dict[str, Any] = {
+        "name": f"sutazai-{service}",
+        "image": "sha256:" + "0" * 64,
+        "envs": Secret([f"{service.upper()}_PASSWORD=s3cret", "MODE=production"]),
+        "healthcheck": {"tests": ["CMD", "true"], "interval": "10s", "timeout": "5s", "retries": 6, "startPeriod": "30s"},
+        "wait": True,
+        "waitTimeout": 300,
+        "memory": 256,
+        "restart": "unless-stopped",
+        "securityOpts": ["no-new-privileges:true"],
+        "labels": [
+            {"label": "mesh.service", "value": service},
+            {"label": "mesh.instance", "value": service},
+            {"label": "mesh.replica", "value": "1"},
+            {"label": "mesh.category", "value": category},
+            {"label": "mesh.kind", "value": category},
+            {"label": "mesh.probe-tool", "value": "curl"},
+        ],
+        "ports": [{"internal": internal, "external": external, "ip": "127.0.0.1", "protocol": "tcp"} for internal, external in ports],
+    }
+    props.update(changes)
+    return props
+
+
+def consul_service(service: str, interval: str = "10s") -> Registration:
+    check = {"checkId": f"{service}-health", "name": f"{service} health", "interval": interval, "timeout": "5s", "tcp": f"{service}:1"}
+    return registration(CONSUL_SERVICE, f"{service}-registration", {"name": service, "node": "mesh", "checks": [check]})
+
+
+def healthy_stack() -> Capture:
+    """Three services that satisfy every rule: a database, the Kong gateway and the privileged DinD orchestrator."""
+    kong = container_props(
+        "kong",
+        "core",
+        [(8000, 10005), (8001, 10015)],
+        envs=["KONG_DATABASE=off", "KONG_ADMIN_LISTEN=0.0.0.0:8001"],
+    )
+    kong["ports"][0]["ip"] = "0.0.0.0"  # the proxy is the one allow-listed public port
+    # the orchestrator publishes its TLS port and, for the MCP servers inside it, their ports (the mcp range)
+    dind = container_props("mcp-orchestrator", "orchestration", [(2376, 12376), (3003, 3003)], privileged=True, securityOpts=None)
+    dind["envs"] = ["DOCKER_TLS_CERTDIR=/certs"]
+    resources = [
+        registration(REMOTE_IMAGE, "postgres-image", {"name": "postgres:17.6-alpine", "keepLocally": True}),
+        registration(CONTAINER, "postgres", container_props("postgres", "core", [(5432, 10000)])),
+        registration(REMOTE_IMAGE, "kong-image", {"name": "kong:3.9.1", "keepLocally": True}),
+        registration(CONTAINER, "kong", kong),
+        registration(REMOTE_IMAGE, "dind-image", {"name": "docker@sha256:" + "a" * 64, "keepLocally": True}),
+        registration(CONTAINER, "mcp-orchestrator", dind),
+        registration(
+            DOCKER_PROVIDER,
+            "dind",
+            {"host": "tcp://127.0.0.1:12376", "caMaterial": "CA", "certMaterial": "CERT", "keyMaterial": "KEY"},
+        ),
+        consul_service("postgres"),
+        consul_service("kong"),
+        consul_service("mcp-orchestrator"),
+    ]
+    return Capture(resources=resources)
+
+
+def changed(capture: Capture, resource_name: str, /, **changes: Any) -> Capture:
+    """The capture with one resource's properties changed (a value of `None` removes the key)."""
+    resources = []
+    for resource in capture.resources:
+        if resource.name == resource_name:
+            props = copy.deepcopy(resource.props)
+            for key, value in changes.items():
+                if value is None:
+                    props.pop(key, None)
+                else:
+                    props[key] = value
+            resource = registration(resource.type, resource.name, props, provider=resource.provider)
+        resources.append(resource)
+    return Capture(resources=resources)
+
+
+def with_resources(capture: Capture, *extra: Registration, without: tuple[str, ...] = ()) -> Capture:
+    return Capture(resources=[r for r in capture.resources if r.name not in without] + list(extra))
