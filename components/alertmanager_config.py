@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
 from components.alert_rules import CRITICAL, WARNING
 from components.metric_catalog import SERVICE_LABEL
 from components.monitoring_config import AlertingConfig
+from components.yaml_text import dump_yaml
 
 MESH_RECEIVER = "mesh"
 NULL_RECEIVER = "null"
@@ -131,4 +130,4 @@ def render_alertmanager_yml(config: AlertmanagerConfig) -> str:
         "receivers": list(config.receivers),
         "inhibit_rules": [inhibition.render() for inhibition in config.inhibitions],
     }
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)
+    return dump_yaml(document, width=1000)

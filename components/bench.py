@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,12 @@ OWN_PACKAGES = ("components", "tools", "tests", "__main__", "policies")
 OVERHEAD_TARGET = 0.50
 SCALING_TARGET = 1.20
 CRITICAL_PATH_TARGET = 6
-SCALE_FACTORS = (1, 10, 100)
+# scale -> rounds (median); one 100x synthesis takes minutes, so it runs once
+SCALE_ROUNDS = {1: 3, 10: 2, 100: 1}
+# the default stack's resource count and what one more MCP server adds (checked by tests/test_bench.py)
+DEFAULT_RESOURCES = 175
+RESOURCES_PER_MCP_SERVER = 4
+SCALE_FIRST_PORT = 20000
 
 
 @dataclass(frozen=True)
@@ -85,17 +90,28 @@ def child_main(mode: str, scale: int, modules: list[str]) -> dict[str, Any]:
 
 
 def scaled_config(scale: int) -> dict[str, Any]:
-    """The default stack grown `scale` times by the catalog's extension points (1 = the default stack)."""
-    return SCALERS["default"](scale)
+    """The default stack grown about `scale` times in resources, through config alone: extra MCP servers.
 
-
-def _no_growth(scale: int) -> dict[str, Any]:
-    if scale != 1:
-        raise ValueError("no scaler registered")
-    return {}
-
-
-SCALERS: dict[str, Callable[[int], dict[str, Any]]] = {"default": _no_growth}
+    Each extra server is a real catalog-shaped entry (pinned package, its own port), so it brings its
+    container, image, Consul registration and Kong route like the six default ones.
+    """
+    if scale == 1:
+        return {}
+    extra = round((scale - 1) * DEFAULT_RESOURCES / RESOURCES_PER_MCP_SERVER)
+    servers: dict[str, Any] = {}
+    port = SCALE_FIRST_PORT
+    for index in range(extra):
+        if (port // 100) % 2 == 1:  # each server's health face listens 100 above its port: keep those blocks free
+            port += 100
+        servers[f"bench-{index}"] = {
+            "port": port,
+            "hostPort": port,
+            "package": "@modelcontextprotocol/server-memory@2026.8.31",
+            "bin": "mcp-server-memory",
+            "transport": "stdio",
+        }
+        port += 1
+    return {"portRanges": {"mcp": [3000, 65000]}, "mcpServers": servers}
 
 
 def canonical_digest(capture: Any) -> tuple[str, str]:
@@ -166,15 +182,17 @@ def measure_overhead(rounds: int) -> dict[str, Any]:
     }
 
 
-def measure_scaling(scales: tuple[int, ...], rounds: int) -> list[dict[str, Any]]:
+def measure_scaling(rounds_by_scale: Mapping[int, int]) -> list[dict[str, Any]]:
+    """Synthesis time per registered resource at each scale (median of its rounds), and peak memory."""
     rows = []
-    for scale in scales:
+    for scale, rounds in sorted(rounds_by_scale.items()):
         runs = [run_child("synth", scale)[0] for _ in range(rounds)]
         synth_s = statistics.median(run.synth_s for run in runs)
         resources = runs[0].resources
         rows.append(
             {
                 "scale": scale,
+                "rounds": rounds,
                 "resources": resources,
                 "synth_s": round(synth_s, 3),
                 "ms_per_resource": round(1000 * synth_s / resources, 3),
@@ -220,19 +238,21 @@ def measure_determinism(out_dir: Path) -> dict[str, Any]:
     }
 
 
-def measure_test_suite() -> dict[str, Any]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-    return {"wall_s": round(wall, 1), "passed": completed.returncode == 0, "summary": summary, "target": "< 300 s", "met": wall < 300}
+def measure_test_suite(record: Path) -> dict[str, Any]:
+    """The wall time of the last full `make test`, as the suite recorded it (tests/conftest.py)."""
+    if not record.exists():
+        return {"recorded": False, "note": f"no {record}: run `make test` first", "target": "< 300 s", "met": None}
+    data: dict[str, Any] = json.loads(record.read_text())
+    passed = data["exit_status"] == 0
+    return {
+        "recorded": True,
+        "wall_s": data["wall_s"],
+        "tests": data["tests"],
+        "passed": passed,
+        "finished": data["finished"],
+        "target": "< 300 s",
+        "met": passed and data["wall_s"] < 300,
+    }
 
 
 def as_json(report: BenchReport) -> str:
@@ -253,9 +273,9 @@ def format_table(report: BenchReport) -> str:
         row("peak memory: imports / program", f"{o['import_peak_rss_mb']:.0f} / {o['program_peak_rss_mb']:.0f} MB", "", None)
     for s in report.scaling:
         row(
-            f"scale x{s['scale']}: {s['resources']} resources",
+            f"scale x{s['scale']}: {s['resources']} resources, {s['synth_s']:.1f} s",
             f"{s['ms_per_resource']:.2f} ms/res, {s['peak_rss_mb']:.0f} MB",
-            f"<= {SCALING_TARGET}x the x1 ms/res",
+            f"{s['vs_1x']:.2f}x the x1 ms/res (<= {SCALING_TARGET}x)",
             s["met"],
         )
     p = report.parallelism
@@ -267,11 +287,13 @@ def format_table(report: BenchReport) -> str:
     if d:
         row("determinism: differing lines, 2 syntheses", str(d["differing_lines"]), d["target"], d["met"])
     t = report.test_suite
-    if t:
-        row("make test wall time", f"{t['wall_s']:.0f} s", t["target"], t["met"] and t["passed"])
+    if t.get("recorded"):
+        row(f"make test wall time ({t['tests']} tests, {t['finished']})", f"{t['wall_s']:.0f} s", t["target"], t["met"])
+    elif t:
+        row("make test wall time", "not recorded", t["note"], None)
     return "\n".join(lines)
 
 
 def report_met(report: BenchReport) -> bool:
-    checks: list[Mapping[str, Any]] = [report.overhead, report.parallelism, report.determinism, *report.scaling]
-    return all(check.get("met", True) for check in checks if check)
+    checks: list[Mapping[str, Any]] = [report.overhead, report.parallelism, report.determinism, report.test_suite, *report.scaling]
+    return all(check.get("met") is not False for check in checks if check)

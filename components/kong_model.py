@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import yaml
 
+from components.yaml_text import dump_yaml
+
 FORMAT_VERSION = "3.0"
 
 Algorithm = Literal["round-robin", "least-connections", "consistent-hashing", "latency"]
@@ -192,7 +194,7 @@ def render_kong_yml(config: KongConfig) -> str:
     """The declarative file Kong loads at start (`KONG_DECLARATIVE_CONFIG`)."""
     document = {"_format_version": FORMAT_VERSION, **_to_plain(config)}
     header = "# Rendered by service-mesh from the catalog and mesh:gateway; edit the stack config, not this file.\n"
-    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    return header + dump_yaml(document)
 
 
 def _from_plain(kind: Any, data: Any, where: str) -> Any:

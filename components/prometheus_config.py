@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-
 from components.endpoints import Endpoint
 from components.metric_catalog import CONSUL_HEALTH_LABEL, SERVICE_LABEL
 from components.monitoring_config import MonitoringConfig
+from components.yaml_text import dump_yaml
 
 SCRAPE_INTERVAL = "15s"
 CONFIG_DIR = "/etc/prometheus"
@@ -152,7 +151,7 @@ def render_prometheus_yml(config: PrometheusConfig) -> str:
     if config.alertmanagers:
         document["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(config.alertmanagers)}]}]}
     document["scrape_configs"] = [job.render() for job in config.jobs]
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    return dump_yaml(document)
 
 
 def _endpoint_labels(endpoint: Endpoint) -> tuple[tuple[str, str], ...]:
@@ -293,7 +292,7 @@ def render_blackbox_yml(modules: Sequence[BlackboxModule] = BLACKBOX_MODULES) ->
     document = {
         "modules": {module.name: {"prober": module.prober, "timeout": "5s", module.prober: dict(module.settings)} for module in modules}
     }
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    return dump_yaml(document)
 
 
 def scraped_exporters(endpoints: Sequence[Endpoint]) -> set[str]:

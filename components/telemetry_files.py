@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from components.yaml_text import dump_yaml
 
 LOKI_CONFIG_PATH = "/etc/loki/local-config.yaml"
 LOKI_DATA_DIR = "/loki"
@@ -71,7 +71,7 @@ def render_loki_config(retention_hours: int) -> str:
         },
         "analytics": {"reporting_enabled": False},
     }
-    return yaml.safe_dump(config, sort_keys=False)
+    return dump_yaml(config)
 
 
 def _alloy_string(value: str) -> str:
@@ -167,4 +167,4 @@ def render_jaeger_config(max_traces: int) -> str:
         "processors": {"batch": {}},
         "exporters": {"jaeger_storage_exporter": {"trace_storage": "mesh_traces"}},
     }
-    return yaml.safe_dump(config, sort_keys=False)
+    return dump_yaml(config)

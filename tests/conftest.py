@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.synth import Capture, synthesize
 from tests.loopback import LoopbackMesh
+
+_STARTED = pytest.StashKey[float]()
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +39,22 @@ def loopback_mesh() -> Iterator[LoopbackMesh]:
     mesh = LoopbackMesh()
     yield mesh
     mesh.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STARTED] = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record the whole suite's wall time for `make bench` (only the controller, only for a full run)."""
+    if hasattr(session.config, "workerinput") or session.config.args not in ([], ["tests"]) or session.config.option.keyword:
+        return
+    record = {
+        "wall_s": round(time.monotonic() - session.config.stash[_STARTED], 1),
+        "exit_status": int(exitstatus),
+        "tests": session.testscollected,
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    path = Path(session.config.rootpath) / "build" / "test-time.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record) + "\n")

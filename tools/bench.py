@@ -1,4 +1,4 @@
-"""`make bench`: program overhead, scaling, deployment parallelism, determinism, test-suite time.
+"""`make bench`: program overhead, scaling, deployment parallelism, determinism, and the last `make test` time.
 
 Prints a table with each figure beside its target and writes build/bench.json.
 """
@@ -16,7 +16,6 @@ from components import bench
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="runs per timing (median), default 5")
-    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     parser.add_argument("--out", type=Path, default=Path("build"))
     parser.add_argument("--child", choices=["import", "synth", "dump", "modules"], help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
@@ -29,11 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
     report = bench.BenchReport()
     report.overhead = bench.measure_overhead(args.rounds)
-    report.scaling = bench.measure_scaling(tuple(sorted(bench.SCALE_FACTORS)), max(1, args.rounds // 2))
+    report.scaling = bench.measure_scaling(bench.SCALE_ROUNDS)
     report.parallelism = bench.measure_parallelism()
     report.determinism = bench.measure_determinism(args.out / "bench")
-    if not args.skip_tests:
-        report.test_suite = bench.measure_test_suite()
+    report.test_suite = bench.measure_test_suite(args.out / "test-time.json")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(bench.as_json(report))
     print(bench.format_table(report))
