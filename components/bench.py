@@ -297,3 +297,9 @@ def format_table(report: BenchReport) -> str:
 def report_met(report: BenchReport) -> bool:
     checks: list[Mapping[str, Any]] = [report.overhead, report.parallelism, report.determinism, report.test_suite, *report.scaling]
     return all(check.get("met") is not False for check in checks if check)
+
+
+def targets_met(report: BenchReport) -> str:
+    checks: list[Mapping[str, Any]] = [report.overhead, *report.scaling[1:], report.parallelism, report.determinism, report.test_suite]
+    judged = [check for check in checks if check and check.get("met") is not None]
+    return f"targets met: {sum(1 for check in judged if check['met'])} of {len(judged)}"

@@ -1,7 +1,8 @@
 """The deployment graph of a synthesized stack: what must wait for what, and how parallel `pulumi up` can be.
 
 Edges are the engine's: a resource waits for every resource in its `dependencies` (explicit `depends_on`,
-expanded from components to their custom resources, plus inputs that are outputs of other resources).
+expanded from components to their custom resources, plus inputs that are outputs of other resources)
+and for its explicit provider (`urn::id`), which must be configured before it can be created.
 Component resources create nothing, so only custom resources count. Pure: no Pulumi.
 """
 
@@ -25,6 +26,8 @@ class Registered(Protocol):
     def dependencies(self) -> tuple[str, ...]: ...
     @property
     def property_dependencies(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def provider(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,12 @@ class GraphReport:
 
 def analyse(resources: Sequence[Registered]) -> GraphReport:
     custom = {r.urn: r for r in resources if r.custom}
-    waits_for = {urn: sorted({d for d in r.dependencies if d in custom and d != urn}) for urn, r in custom.items()}
+
+    def needs(resource: Registered) -> set[str]:
+        provider = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        return {d for d in (*resource.dependencies, provider) if d in custom and d != resource.urn}
+
+    waits_for = {urn: sorted(needs(r)) for urn, r in custom.items()}
 
     depth: dict[str, int] = {}
     previous: dict[str, str | None] = {}
@@ -75,6 +83,8 @@ def analyse(resources: Sequence[Registered]) -> GraphReport:
     ordering_only = []
     for urn, resource in sorted(custom.items()):
         carried = {dep for deps in resource.property_dependencies.values() for dep in deps}
+        if resource.provider:
+            carried.add(resource.provider.rsplit("::", 1)[0])  # a provider is a data reason: it does the work
         for dependency in waits_for[urn]:
             if dependency not in carried:
                 ordering_only.append((resource.name, custom[dependency].name))

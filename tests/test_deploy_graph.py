@@ -16,6 +16,7 @@ class Node:
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     custom: bool = True
     type: str = "test:index:Thing"
+    provider: str = ""
 
     @property
     def urn(self) -> str:
@@ -39,6 +40,12 @@ def test_critical_path_follows_the_longest_chain_and_widths_count_each_level():
     assert report.ordering_only == [("exporter", "db")]
 
 
+def test_a_resource_waits_for_its_explicit_provider():
+    report = analyse([Node("daemon"), Node("provider", ("urn:daemon",)), Node("inner", provider="urn:provider::provider-id")])
+    assert report.critical_path == ["daemon", "provider", "inner"]
+    assert report.ordering_only == [("provider", "daemon")]
+
+
 def test_a_dependency_cycle_is_reported_not_looped_on():
     try:
         analyse([Node("a", ("urn:b",)), Node("b", ("urn:a",))])
@@ -50,7 +57,9 @@ def test_a_dependency_cycle_is_reported_not_looped_on():
 
 def test_the_default_stack_deploys_in_few_steps(plan):
     report = analyse(plan.resources)
-    assert len(report.critical_path) <= 6
+    # the longest chain is the nested daemon's: TLS key -> CSR -> signed cert -> DinD -> its provider -> image -> MCP container
+    assert len(report.critical_path) <= 7
+    assert report.critical_path[3:5] == ["mcp-orchestrator", "mcp-orchestrator-inner"]
     assert report.level_widths[0] >= 20  # images, volumes, the network and secrets all start at once
 
 
