@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,6 +41,21 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
             return
         time.sleep(0.1)
     raise TimeoutError(f"{what} not within {timeout_s}s")
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, what: str, timeout_s: float = 20) -> None:
+    """Poll a server's readiness URL until it answers 200; fail with the tail of its log if it dies or stalls."""
+    started = time.monotonic()
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() - started > timeout_s:
+            pytest.fail(f"{what} did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.1)
 
 
 def port_open(port: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from components.alertmanager_config import mesh_alertmanager_config, render_alertmanager_yml
 from components.monitoring_config import AlertingConfig
+from tests.loopback import free_port, wait_ready
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
 pytestmark = pytest.mark.skipif(ALERTMANAGER is None, reason="needs Debian's prometheus-alertmanager")
@@ -36,12 +36,6 @@ class Webhook(BaseHTTPRequestHandler):
         self.received.append(json.loads(self.rfile.read(length)))
         self.send_response(200)
         self.end_headers()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def alert(name: str, severity: str, service: str) -> dict[str, Any]:
@@ -73,17 +67,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     api = f"http://127.0.0.1:{port}"
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() - started > 20:
-                pytest.fail("Alertmanager did not start:\n" + (workdir / "alertmanager.log").read_text()[-3000:])
-            time.sleep(0.2)
+        wait_ready(f"{api}/-/ready", process, workdir / "alertmanager.log", "Alertmanager")
         body = json.dumps(
             [
                 alert("ServiceDown", "critical", "redis"),

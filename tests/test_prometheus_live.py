@@ -37,6 +37,7 @@ from components.prometheus_config import (
     scraped_exporters,
 )
 from components.topology import resolve_services
+from tests.loopback import wait_ready
 
 PROMETHEUS = shutil.which("prometheus")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")
@@ -200,17 +201,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     ]
     api = f"http://127.0.0.1:{prometheus_port}"
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if processes[1].poll() is not None or time.monotonic() - started > 20:
-                pytest.fail("Prometheus did not start:\n" + (workdir / "prometheus.log").read_text()[-3000:])
-            time.sleep(0.2)
+        wait_ready(f"{api}/-/ready", processes[1], workdir / "prometheus.log", "Prometheus")
         yield {"api": api, "rules": rules, "mesh_port": mesh_port, "alertmanager_port": alertmanager_port, "workdir": workdir}
     finally:
         for process in processes:
