@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.config import ConfigError
-from components.program import build_stack, read_stack_config
+from components.model.base import ConfigError
+from components.stack.program import build_stack, read_stack_config
 
 try:
     stack = build_stack(read_stack_config())

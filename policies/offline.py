@@ -33,7 +33,7 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deser
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.synth import Capture, Registration, Secret
+from components.offline.synth import Capture, Registration, Secret
 
 from .rules import CredentialEnvPolicy, build_policies
 from .settings import policy_config

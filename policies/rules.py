@@ -341,7 +341,7 @@ class CredentialEnvPolicy(ResourceValidationPolicy):
             "Environment variables whose names look like credentials carry secret values.",
             enforcement_level=EnforcementLevel.REMEDIATE,
             config_schema=PolicyConfigSchema(schema_properties("credential-env-secret")),
-            remediation_steps="Pass the value through pulumi.Output.secret (components.datastores.secret_env).",
+            remediation_steps="Pass the value through pulumi.Output.secret (components.wiring.datastores.secret_env).",
         )
 
     # the analyzer server takes a plain mapping as well as an awaitable (pulumi_policy.policy Remediate)

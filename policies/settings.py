@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-# SERVICES.md, "Host ports by range"; a test asserts these equal components.config.DEFAULT_PORT_RANGES.
+# SERVICES.md, "Host ports by range"; a test asserts these equal components.model.mesh.DEFAULT_PORT_RANGES.
 PORT_RANGES: dict[str, list[int]] = {
     "core": [10000, 10099],
     "ai": [10100, 10199],

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from components.synth import Capture, synthesize
+from components.offline.synth import Capture, synthesize
 from tests.loopback import LoopbackMesh
 
 _STARTED = pytest.StashKey[float]()

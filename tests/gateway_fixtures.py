@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from components.catalog import Check
-from components.config import MeshConfig, parse_mesh_config
-from components.endpoints import Endpoint, service_endpoints
-from components.gateway_plan import GatewayCredentials, GatewayPlan, plan_gateway
-from components.topology import resolve_services
+from components.catalog.endpoint import Endpoint
+from components.catalog.services import Check
+from components.model.mesh import MeshConfig, parse_mesh_config
+from components.plan.endpoints import service_endpoints
+from components.plan.gateway import GatewayCredentials, GatewayPlan, plan_gateway
+from components.plan.services import resolve_services
 
 BACKEND_ON: dict[str, Any] = {"services": {"backend": {"enabled": True}}}
 CREDENTIALS = GatewayCredentials(jwt_secret="j" * 32, api_key="k" * 32)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.mcp_catalog import MCP_CATALOG, SUPERGATEWAY
+from components.catalog.mcp_servers import MCP_CATALOG, SUPERGATEWAY
 
 # claude-flow pulls in hundreds of megabytes (agents, neural, wasm): too heavy for every test run
 TOO_HEAVY = frozenset({"claude-flow"})

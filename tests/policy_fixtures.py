@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret
+from components.offline.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret
 
 CONSUL_SERVICE = "consul:index/service:Service"
 DOCKER_PROVIDER = "pulumi:providers:docker"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.catalog import CATALOG
-from components.synth import CONTAINER, Capture, Registration
+from components.catalog.services import CATALOG
+from components.offline.synth import CONTAINER, Capture, Registration
 
 
 def on_host_daemon(container: Registration) -> bool:

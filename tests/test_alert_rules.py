@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.alert_rules import all_alert_rules, mesh_alert_rules, render_rules_yml
-from components.config import parse_mesh_config
-from components.monitoring_config import AlertThresholds
-from components.prometheus_config import RULES_FILE
+from components.model.mesh import parse_mesh_config
+from components.model.monitoring import AlertThresholds
+from components.render.alert_rules import all_alert_rules, mesh_alert_rules, render_rules_yml
+from components.render.prometheus import RULES_FILE
 
 PROMTOOL = shutil.which("promtool")
 RULE_TESTS = sorted((Path(__file__).parent / "rules").glob("*.yml"))

@@ -11,10 +11,10 @@ import pulumi
 import pytest
 import yaml
 
-from components.alertmanager_config import mesh_alertmanager_config, render_alertmanager_yml
-from components.monitoring import NO_RECEIVER_WARNING
-from components.monitoring_config import AlertingConfig
-from components.synth import CONTAINER, Capture, Registration
+from components.model.monitoring import AlertingConfig
+from components.offline.synth import CONTAINER, Capture, Registration
+from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
+from components.wiring.monitoring import NO_RECEIVER_WARNING
 
 AMTOOL = shutil.which("amtool")
 needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="needs amtool (Debian's prometheus-alertmanager)")

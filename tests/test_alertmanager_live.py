@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from components.alertmanager_config import mesh_alertmanager_config, render_alertmanager_yml
-from components.monitoring_config import AlertingConfig
+from components.model.monitoring import AlertingConfig
+from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
 from tests.loopback import free_port, wait_ready
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager")

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mesh_status
-from components.catalog import CATALOG
-from components.synth import CONTAINER, IMAGE, REMOTE_IMAGE, Capture
+from components.catalog.services import CATALOG
+from components.offline.synth import CONTAINER, IMAGE, REMOTE_IMAGE, Capture
 from tests.loopback import free_port, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +86,8 @@ def test_the_backends_secrets_are_marked_secret(plan: Capture) -> None:
 
 
 def test_the_backend_shares_kongs_jwt_consumer_and_reads_consul_with_its_own_token(plan: Capture) -> None:
-    from components.gateway_plan import JWT_ISSUER
-    from components.synth import reveal
+    from components.offline.synth import reveal
+    from components.plan.gateway import JWT_ISSUER
 
     env = envs(plan)
     gateway = reveal(plan.outputs["gateway"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from components.bench import DEFAULT_RESOURCES, RESOURCES_PER_MCP_SERVER, SCALE_ROUNDS, scaled_config
-from components.config import parse_mesh_config
-from components.mcp_topology import resolve_mcp
-from components.topology import resolve_services
+from components.model.mesh import parse_mesh_config
+from components.offline.bench import DEFAULT_RESOURCES, RESOURCES_PER_MCP_SERVER, SCALE_ROUNDS, scaled_config
+from components.plan.mcp import resolve_mcp
+from components.plan.services import resolve_services
 
 
 def test_the_default_stack_has_the_resource_count_the_bench_scales_from(plan):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.config import DEFAULT_PORT_RANGES, parse_mesh_config
-from components.synth import try_synthesize
+from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
+from components.offline.synth import try_synthesize
 
 MISTAKES = [
     ({"services": {"redis": {"hostPorts": [70000]}}}, "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"),
@@ -71,9 +71,9 @@ def test_any_integer_host_port_is_accepted_exactly_when_it_is_a_tcp_port(port):
 @settings(max_examples=40, deadline=None)
 @given(port=st.integers(min_value=1, max_value=65535))
 def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(port):
-    from components.catalog import CATALOG
-    from components.config import ConfigError
-    from components.topology import resolve_services
+    from components.catalog.services import CATALOG
+    from components.model.base import ConfigError
+    from components.plan.services import resolve_services
 
     taken = {p.host for spec in CATALOG.values() if spec.enabled and spec.name != "redis" for p in spec.published_ports}
     config = parse_mesh_config({"services": {"redis": {"hostPorts": [port]}}})

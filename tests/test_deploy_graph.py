@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.bench import canonical_digest
-from components.deploy_graph import analyse
-from components.synth import synthesize
+from components.offline.bench import canonical_digest
+from components.offline.deploy_graph import analyse
+from components.offline.synth import synthesize
 
 
 @dataclass(frozen=True)

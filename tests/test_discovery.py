@@ -18,19 +18,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import components.mesh
-from components.catalog import CATALOG, Check
-from components.config import ConfigError, parse_mesh_config
-from components.consul_config import (
+import components.stack.mesh
+from components.catalog.endpoint import Endpoint
+from components.catalog.services import CATALOG, Check
+from components.model.base import ConfigError
+from components.model.mesh import parse_mesh_config
+from components.offline.synth import CONTAINER, Capture, Registration, Secret
+from components.plan.endpoints import service_endpoints
+from components.plan.services import resolve_services
+from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
     check_definition,
     esm_policy,
 )
-from components.endpoints import Endpoint, service_endpoints
-from components.synth import CONTAINER, Capture, Registration, Secret
-from components.topology import resolve_services
 from tests.queries import host_containers, listening_ports
 
 SERVICE = "consul:index/service:Service"
@@ -200,7 +202,7 @@ def test_an_endpoint_without_a_check_is_registered_without_one(synth, monkeypatc
         extra = Endpoint("mcp-demo", "mcp-demo", "mcp-orchestrator", 3001, None, None, False, "mcp", "mcp")
         return [*original(services), extra]
 
-    monkeypatch.setattr(components.mesh, "service_endpoints", with_an_unchecked_endpoint)
+    monkeypatch.setattr(components.stack.mesh, "service_endpoints", with_an_unchecked_endpoint)
     plan = synth()
     (registered,) = [s for s in consul_services(plan) if s.plain["name"] == "mcp-demo"]
     assert not registered.plain.get("checks")

@@ -16,7 +16,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.synth import MeshMocks, RecordingMonitor
+from components.offline.synth import MeshMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,10 @@ import jwt
 import pytest
 import yaml
 
-from components.config import ConfigError
-from components.gateway import KONG_YML_PATH
-from components.kong_model import parse_kong_yml
-from components.synth import CONTAINER, Capture, Secret
+from components.model.base import ConfigError
+from components.offline.synth import CONTAINER, Capture, Secret
+from components.render.kong import parse_kong_yml
+from components.wiring.gateway import KONG_YML_PATH
 from tests.gateway_fixtures import deck_validate, with_backend
 from tests.queries import host_containers, listening_ports
 
@@ -27,7 +27,7 @@ RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 @pytest.fixture(scope="module")
 def routed(request) -> Capture:
     """A stack with the backend on (two replicas) and two UIs published, the proxy open on the LAN."""
-    from components.synth import synthesize
+    from components.offline.synth import synthesize
 
     return synthesize(
         {

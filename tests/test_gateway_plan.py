@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError
-from components.endpoints import Endpoint
-from components.gateway_plan import API_PATH, HEALTH_PATH, JWT_ISSUER, kong_config, plan_gateway
-from components.kong_model import KongConfig, Plugin, Route
+from components.catalog.endpoint import Endpoint
+from components.model.base import ConfigError
+from components.plan.gateway import API_PATH, HEALTH_PATH, JWT_ISSUER, kong_config, plan_gateway
+from components.render.kong import KongConfig, Plugin, Route
 from tests.gateway_fixtures import CREDENTIALS, config_of, endpoints_of, mcp_endpoint, plan_of, with_backend
 
 

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.catalog import CATALOG, Check, Metrics, Port, ServiceSpec, http_probe
-from components.config import ConfigError
-from components.dashboards import OVERVIEW_UID
-from components.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
-from components.metric_catalog import EXPORTER_METRICS, SERVICE_LABEL
-from components.synth import CONTAINER, Capture, Registration
-from components.telemetry_config import TelemetryConfig, grafana_url
-from components.telemetry_files import LOG_SERVICE_LABEL
+from components.catalog.metrics import EXPORTER_METRICS, SERVICE_LABEL
+from components.catalog.services import CATALOG, Check, Metrics, Port, ServiceSpec, http_probe
+from components.model.base import ConfigError
+from components.model.telemetry import TelemetryConfig, grafana_url
+from components.offline.synth import CONTAINER, Capture, Registration
+from components.render.dashboards import OVERVIEW_UID
+from components.render.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
+from components.render.telemetry import LOG_SERVICE_LABEL
 
 PROVIDER = "pulumi:providers:grafana"
 DATASOURCE = "grafana:oss/dataSource:DataSource"
@@ -112,7 +112,7 @@ def test_every_grafana_resource_is_managed_through_the_mesh_provider(plan: Captu
 
 
 def test_the_admin_password_is_a_secret_stack_output(plan: Capture) -> None:
-    from components.synth import Secret
+    from components.offline.synth import Secret
 
     assert isinstance(plan.outputs["grafanaAdminPassword"], Secret)
     assert plan.outputs["grafana"]["url"] == "http://127.0.0.1:10201"

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.gateway_plan import kong_config
-from components.kong_model import (
-    ALGORITHMS,
+from components.catalog.kong_limits import ALGORITHMS
+from components.plan.gateway import kong_config
+from components.render.kong import (
     FORMAT_VERSION,
     ActiveHealthcheck,
     ActiveHealthy,

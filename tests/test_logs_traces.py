@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from components.catalog import CATALOG
-from components.synth import CONTAINER, Capture, Registration
-from components.telemetry_files import (
+from components.catalog.services import CATALOG
+from components.offline.synth import CONTAINER, Capture, Registration
+from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
     DOCKER_SOCKET,
     JAEGER_CONFIG_PATH,
@@ -154,7 +154,7 @@ def test_alloy_reads_the_docker_socket_through_a_read_only_mount(plan: Capture) 
 
 
 def test_alloy_needs_loki_but_does_not_wait_for_it(plan: Capture) -> None:
-    from components.synth import try_synthesize
+    from components.offline.synth import try_synthesize
 
     # alloy retries its pushes, so it starts in parallel; without Loki it would be pointless, so config refuses that
     assert plan.one(CONTAINER, "loki").urn not in plan.one(CONTAINER, "alloy").dependencies

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from components.config import ConfigError
-from components.endpoints import Endpoint
-from components.mcp_catalog import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
-from components.mcp_probe import PROBE_SCRIPT
-from components.mesh import ServiceMesh
-from components.orchestrator import CERT_DIR
-from components.synth import COMPUTED_OUTPUTS, CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, reveal, synthesize
+from components.catalog.endpoint import Endpoint
+from components.catalog.mcp_servers import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
+from components.model.base import ConfigError
+from components.offline.synth import COMPUTED_OUTPUTS, CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, reveal, synthesize
+from components.render.mcp_probe import PROBE_SCRIPT
+from components.resources.orchestrator import CERT_DIR
+from components.stack.mesh import ServiceMesh
 
 PROVIDER = "pulumi:providers:docker"
 MCP_SERVER = "service-mesh:mcp_server:McpServer"
@@ -272,7 +272,7 @@ def test_each_mcp_server_is_an_endpoint_through_the_orchestrator_alias(monkeypat
 
 
 def plan_command(service: str) -> str:
-    from components.mcp_catalog import launch_script
+    from components.catalog.mcp_servers import launch_script
 
     return launch_script(MCP_CATALOG[service.removeprefix("mcp-")])
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components.mcp_catalog import PROBE_PATH, SUPERGATEWAY, McpServerSpec, install_step, launch_script, serve_step
-from components.mcp_probe import PROBE_SCRIPT
+from components.catalog.mcp_servers import PROBE_PATH, SUPERGATEWAY, McpServerSpec, install_step, launch_script, serve_step
+from components.render.mcp_probe import PROBE_SCRIPT
 from tests.npm_packages import installed_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent

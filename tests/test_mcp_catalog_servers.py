@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from components.mcp_catalog import MCP_CATALOG, PROBE_PATH, McpServerSpec, serve_step
-from components.mcp_probe import PROBE_SCRIPT
+from components.catalog.mcp_servers import MCP_CATALOG, PROBE_PATH, McpServerSpec, serve_step
+from components.render.mcp_probe import PROBE_SCRIPT
 from tests.npm_packages import TOO_HEAVY, installed_bin_dir
 from tests.test_mcp_bridge import _free_port
 

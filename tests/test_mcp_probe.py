@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from components.mcp_catalog import MCP_CATALOG, PROBE_PATH, container_command, health_test, install_step, launch_script, serve_step
-from components.mcp_probe import PROBE_SCRIPT
+from components.catalog.mcp_servers import MCP_CATALOG, PROBE_PATH, container_command, health_test, install_step, launch_script, serve_step
+from components.render.mcp_probe import PROBE_SCRIPT
 
 REPO = Path(__file__).resolve().parent.parent
 

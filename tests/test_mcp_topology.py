@@ -8,10 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.config import ConfigError, parse_mesh_config
-from components.mcp_catalog import DOCKER_TLS_PORT, MCP_CATALOG
-from components.mcp_topology import mcp_endpoints, resolve_mcp, server_names
-from components.topology import resolve_services
+from components.catalog.mcp_servers import DOCKER_TLS_PORT, MCP_CATALOG
+from components.model.base import ConfigError
+from components.model.mesh import parse_mesh_config
+from components.plan.mcp import mcp_endpoints, resolve_mcp, server_names
+from components.plan.services import resolve_services
 
 _new_server = st.fixed_dictionaries(
     {"port": st.integers(2990, 3110), "package": st.just("@example/mcp-extra@1.0.0"), "bin": st.just("mcp-extra")},
@@ -67,5 +68,5 @@ def test_the_mcp_config_module_imports_on_its_own() -> None:
     from pathlib import Path
 
     subprocess.run(
-        [sys.executable, "-c", "import components.mcp_config"], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=60
+        [sys.executable, "-c", "import components.model.mcp"], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=60
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from components.catalog import CATALOG
-from components.config import DEFAULT_PORT_RANGES
-from components.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
+from components.catalog.services import CATALOG
+from components.model.mesh import DEFAULT_PORT_RANGES
+from components.offline.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
 from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)

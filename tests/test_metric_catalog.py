@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import yaml
 
-from components.alert_rules import all_alert_rules
-from components.catalog import CATALOG
-from components.config import parse_mesh_config
-from components.endpoints import service_endpoints
-from components.metric_catalog import EXPORTER_METRICS, SCRAPER, SOURCES, metric_names, producers
-from components.monitoring_config import AlertThresholds
-from components.prometheus_config import RULES_FILE, scraped_exporters
-from components.topology import resolve_services
+from components.catalog.metrics import EXPORTER_METRICS, SCRAPER, SOURCES, metric_names, producers
+from components.catalog.services import CATALOG
+from components.model.mesh import parse_mesh_config
+from components.model.monitoring import AlertThresholds
+from components.plan.endpoints import service_endpoints
+from components.plan.services import resolve_services
+from components.render.alert_rules import all_alert_rules
+from components.render.prometheus import RULES_FILE, scraped_exporters
 
 
 def test_metric_names_are_read_out_of_promql():

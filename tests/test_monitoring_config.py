@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError, parse_mesh_config
+from components.model.base import ConfigError
+from components.model.mesh import parse_mesh_config
 
 
 def test_defaults_keep_15_days_and_configure_no_receiver():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.synth import CONTAINER, Capture, _uuid
+from components.offline.synth import CONTAINER, Capture, _uuid
 
 ACL_TOKEN = "consul:index/aclToken:AclToken"
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from components.config import DEFAULT_PORT_RANGES
-from components.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret, synthesize
+from components.model.mesh import DEFAULT_PORT_RANGES
+from components.offline.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret, synthesize
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
 from policies.rules import build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config

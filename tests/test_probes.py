@@ -21,8 +21,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from components.catalog import CATALOG, bash_http_probe
-from components.datastore_config import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
+from components.catalog.services import CATALOG, bash_http_probe
+from components.render.datastores import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
 
 
 def free_port() -> int:

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components.catalog import Check, Metrics
-from components.config import parse_mesh_config
-from components.endpoints import Endpoint, service_endpoints
-from components.metric_catalog import CONSUL_HEALTH_LABEL, SERVICE_LABEL
-from components.prometheus_config import (
+from components.catalog.endpoint import Endpoint
+from components.catalog.metrics import CONSUL_HEALTH_LABEL, SERVICE_LABEL
+from components.catalog.services import Check, Metrics
+from components.model.mesh import parse_mesh_config
+from components.plan.endpoints import service_endpoints
+from components.plan.services import resolve_services
+from components.render.prometheus import (
     CONSUL_TOKEN_FILE,
     RULES_FILE,
     SCRAPE_INTERVAL,
@@ -25,7 +27,6 @@ from components.prometheus_config import (
     render_prometheus_yml,
     scraped_exporters,
 )
-from components.topology import resolve_services
 
 PROMTOOL = shutil.which("promtool")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")

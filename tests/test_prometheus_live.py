@@ -24,10 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
-from components.alert_rules import mesh_alert_rules, render_rules_yml
-from components.config import parse_mesh_config
-from components.endpoints import Endpoint, service_endpoints
-from components.prometheus_config import (
+from components.catalog.endpoint import Endpoint
+from components.model.mesh import parse_mesh_config
+from components.plan.endpoints import service_endpoints
+from components.plan.services import resolve_services
+from components.render.alert_rules import mesh_alert_rules, render_rules_yml
+from components.render.prometheus import (
     CONSUL_TOKEN_FILE,
     RULES_FILE,
     mesh_prometheus_config,
@@ -36,7 +38,6 @@ from components.prometheus_config import (
     render_prometheus_yml,
     scraped_exporters,
 )
-from components.topology import resolve_services
 from tests.loopback import wait_ready
 
 PROMETHEUS = shutil.which("prometheus")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.synth import Capture, reveal
+from components.offline.synth import Capture, reveal
 from mesh_status.targets import targets_from_stack_outputs
 from tests import api_answers
 from tests.loopback import LoopbackMesh, Reply

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from components import bench
+from components.offline import bench
 
 
 def main(argv: list[str] | None = None) -> int:

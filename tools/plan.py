@@ -12,9 +12,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from components.config import ConfigError
-from components.stack_file import read_stack_file
-from components.synth import CONTAINER, Capture, Secret, synthesize
+from components.model.base import ConfigError
+from components.offline.stack_file import read_stack_file
+from components.offline.synth import CONTAINER, Capture, Secret, synthesize
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 
 

@@ -1,0 +1,122 @@
+"""Config overrides applied to the catalog: the services this stack deploys, with their final
+images, host ports, limits and replicas, checked against each other (port ranges, collisions).
+
+`resolve_services` is the last step before any resource is registered; every mistake it finds
+is a `ConfigError` naming the key. This module imports no Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from components.catalog.services import CATALOG, DataVolume, ServiceSpec
+from components.model.base import ConfigError
+from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
+from components.render.datastores import postgres_data_path
+
+
+@dataclass(frozen=True)
+class DeployedService:
+    """A catalog entry as this stack deploys it."""
+
+    spec: ServiceSpec
+    replicas: int
+    overridden_ports: bool
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def instance_names(self) -> list[str]:
+        """One name per replica: the first keeps the service name, so scaling out never renames it."""
+        return [self.name] + [f"{self.name}-{n}" for n in range(2, self.replicas + 1)]
+
+
+def _key(service: str, field: str) -> str:
+    return f"{CONFIG_NAMESPACE}:services.{service}.{field}"
+
+
+def _apply_override(spec: ServiceSpec, config: MeshConfig) -> DeployedService:
+    override = config.services.get(spec.name)
+    if override is None:
+        return DeployedService(spec, 1, False)
+    ports = spec.ports
+    if override.host_ports is not None:
+        published = spec.published_ports
+        if len(override.host_ports) != len(published):
+            internal = ", ".join(str(port.internal) for port in published)
+            raise ConfigError(
+                _key(spec.name, "hostPorts"),
+                f"{spec.name} publishes {len(published)} port(s) ({internal}); give exactly {len(published)} host port(s)",
+            )
+        new_host = dict(zip([port.internal for port in published], override.host_ports, strict=True))
+        ports = tuple(replace(port, host=new_host[port.internal]) if port.host is not None else port for port in spec.ports)
+    replicas = override.replicas or 1
+    if replicas > 1 and not spec.replicable:
+        raise ConfigError(
+            _key(spec.name, "replicas"), f"{spec.name} keeps state or a host port to itself; only stateless services can have replicas"
+        )
+    spec = replace(
+        spec,
+        enabled=spec.enabled if override.enabled is None else override.enabled,
+        image=override.image or spec.image,
+        ports=ports,
+        memory_mb=override.memory_mb or spec.memory_mb,
+        cpus=override.cpus or spec.cpus,
+    )
+    if spec.name == "postgres":
+        # the data directory moved in Postgres 18; an image override must move the volume with it
+        spec = replace(spec, volumes=(DataVolume("data", postgres_data_path(spec.image)),))
+    return DeployedService(spec, replicas, override.host_ports is not None)
+
+
+def _check_port_ranges(service: DeployedService, config: MeshConfig) -> None:
+    low, high = config.port_ranges[service.spec.category]
+    for index, port in enumerate(service.spec.published_ports):
+        assert port.host is not None
+        if not low <= port.host <= high:
+            raise ConfigError(
+                _key(service.name, f"hostPorts[{index}]"),
+                f"{port.host} is outside the {service.spec.category} range {low}-{high} (mesh:portRanges.{service.spec.category})",
+            )
+
+
+def _check_collisions(services: list[DeployedService]) -> None:
+    owners: dict[int, tuple[DeployedService, int]] = {}
+    for service in services:
+        for index, port in enumerate(service.spec.published_ports):
+            assert port.host is not None
+            if port.host not in owners:
+                owners[port.host] = (service, index)
+                continue
+            other, other_index = owners[port.host]
+            # name the key the user set, not the default it collides with
+            blamed, blamed_index, victim = (
+                (other, other_index, service) if other.overridden_ports and not service.overridden_ports else (service, index, other)
+            )
+            raise ConfigError(
+                _key(blamed.name, f"hostPorts[{blamed_index}]"),
+                f"host port {port.host} is used by both {blamed.name} and {victim.name}",
+            )
+
+
+def _check_dependencies(services: list[DeployedService]) -> None:
+    names = {service.name for service in services}
+    for service in services:
+        for needed in service.spec.needs:
+            if needed not in names:
+                raise ConfigError(_key(needed, "enabled"), f"{service.name} needs {needed}; disable {service.name} too or keep {needed}")
+
+
+def resolve_services(config: MeshConfig) -> list[DeployedService]:
+    """The enabled services of this stack, in catalog order. Raises `ConfigError`."""
+    unknown = sorted(set(config.services) - set(CATALOG))
+    if unknown:
+        raise ConfigError(f"{CONFIG_NAMESPACE}:services.{unknown[0]}", f"unknown service (known: {', '.join(CATALOG)})")
+    deployed = [_apply_override(spec, config) for spec in CATALOG.values()]
+    enabled = [service for service in deployed if service.spec.enabled]
+    for service in enabled:
+        _check_port_ranges(service, config)
+    _check_collisions(enabled)
+    _check_dependencies(enabled)
+    return enabled

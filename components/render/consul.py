@@ -1,0 +1,239 @@
+"""Discovery's rendered files and ACL rules: the Consul server's agent config, consul-esm's config,
+the ACL policies, and the health-check definition of every endpoint. Pure: no Pulumi.
+
+The keys are the ones Consul and consul-esm document (Consul's agent configuration reference;
+consul-esm's README and its `HumanConfig`, which rejects unknown keys).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from components.catalog.endpoint import Endpoint
+
+CONSUL_HTTP_PORT = 8500
+CONSUL_ALIAS = "consul"
+"""The Consul server's alias on the mesh network."""
+CONSUL_AGENT_CONFIG_PATH = "/consul/config/mesh.json"
+"""The official image's entrypoint starts `consul agent -config-dir=/consul/config`, so this file is loaded."""
+CONSUL_DATA_DIR = "/consul/data"
+CONSUL_NODE_NAME = "consul-server"
+
+ESM_CONFIG_PATH = "/etc/consul-esm.json"
+ESM_METRICS_PORT = 8080
+ESM_KV_PATH = "consul-esm/"
+ESM_COORDINATION_SERVICE = "consul-esm-agents"
+"""The service name consul-esm registers *itself* under to share out the work. It must differ from every
+service this stack registers: each healthy instance of it is handed a share of the external nodes, so a
+registration of ours under the same name would be given the checks and nobody would run them."""
+ESM_INSTANCE_ID = "consul-esm"
+"""Stable across restarts, so a restarted consul-esm takes over its own registration instead of adding one."""
+
+EXTERNAL_NODE_NAME = "mesh-host"
+"""The catalog node every service of the mesh is registered on (consul-esm checks the services of external nodes)."""
+EXTERNAL_NODE_ADDRESS = "host.docker.internal"
+"""How consul-esm reaches the Docker host (the consul-esm container maps it to Docker's `host-gateway`)."""
+EXTERNAL_NODE_META = {"external-node": "true", "external-probe": "true"}
+
+CHECK_INTERVAL = "10s"
+CHECK_TIMEOUT = "5s"
+DEREGISTER_CRITICAL_AFTER = "0s"
+"""Never deregister a critical service. consul-esm reaps a service only when this is above zero
+(`timeout > 0 && timeout < time.Since(criticalTime)` in its check runner); the provider's default is 30s,
+and it reads the value back as Go's `Duration.String()`, so `0s` (not `0`) round-trips without a diff."""
+
+PolicyVerb = Literal["read", "write", "deny"]
+
+
+@dataclass(frozen=True)
+class ConsulAgentConfig:
+    """The single Consul server of the mesh."""
+
+    management_token: str
+    datacenter: str = "dc1"
+    node_name: str = CONSUL_NODE_NAME
+    bootstrap_expect: int = 1
+    client_addr: str = "0.0.0.0"
+    data_dir: str = CONSUL_DATA_DIR
+    ui: bool = True
+    prometheus_retention_time: str = "60s"
+    """Above zero, so `/v1/agent/metrics?format=prometheus` serves metrics (Prometheus scrapes every 15-30s)."""
+
+
+def render_consul_agent_config(config: ConsulAgentConfig) -> str:
+    """The server's agent config as JSON (Consul reads `.json` files of its config dir)."""
+    document = {
+        "datacenter": config.datacenter,
+        "node_name": config.node_name,
+        "server": True,
+        "bootstrap_expect": config.bootstrap_expect,
+        "client_addr": config.client_addr,
+        "data_dir": config.data_dir,
+        "ui_config": {"enabled": config.ui},
+        "acl": {
+            "enabled": True,
+            "default_policy": "deny",
+            "enable_token_persistence": True,
+            "tokens": {"initial_management": config.management_token},
+        },
+        "telemetry": {"prometheus_retention_time": config.prometheus_retention_time, "disable_hostname": True},
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class EsmConfig:
+    """consul-esm, agentless: it talks to the server over HTTP and registers itself in the catalog."""
+
+    token: str
+    http_addr: str = f"{CONSUL_ALIAS}:{CONSUL_HTTP_PORT}"
+    datacenter: str = "dc1"
+    client_address: str = f"0.0.0.0:{ESM_METRICS_PORT}"
+    """Where /metrics listens: every interface of the container, so the mesh network reaches it."""
+    consul_service: str = ESM_COORDINATION_SERVICE
+    instance_id: str = ESM_INSTANCE_ID
+    kv_path: str = ESM_KV_PATH
+    prometheus_retention_time: str = "60s"
+    """consul-esm serves /metrics only when this is at least 1s."""
+    node_reconnect_timeout: str = "87600h"
+    """consul-esm deletes an external node (and every service on it) whose probe failed this long; the
+    default 72h would let a host that drops pings lose its whole catalog, so ten years stands for never."""
+
+
+def render_esm_config(config: EsmConfig) -> str:
+    """consul-esm's config as JSON (it parses `.json` and `.hcl` files with HCL, rejecting unknown keys)."""
+    document = {
+        "log_level": "INFO",
+        "enable_agentless": True,
+        "instance_id": config.instance_id,
+        "consul_service": config.consul_service,
+        "consul_kv_path": config.kv_path,
+        "external_node_meta": {"external-node": EXTERNAL_NODE_META["external-node"]},
+        "http_addr": config.http_addr,
+        "token": config.token,
+        "datacenter": config.datacenter,
+        "client_address": config.client_address,
+        "ping_type": "udp",
+        "node_reconnect_timeout": config.node_reconnect_timeout,
+        "telemetry": {"prometheus_retention_time": config.prometheus_retention_time, "disable_hostname": True},
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class AclRule:
+    """One rule of an ACL policy: `resource "segment" { policy = "verb" }` (or `operator = "verb"`)."""
+
+    resource: str
+    segment: str | None
+    policy: PolicyVerb
+
+
+@dataclass(frozen=True)
+class AclPolicy:
+    name: str
+    description: str
+    rules: tuple[AclRule, ...] = field(default=())
+
+    def render(self) -> str:
+        """The rules in Consul's HCL rule language."""
+        lines = []
+        for rule in self.rules:
+            if rule.segment is None:
+                lines.append(f'{rule.resource} = "{rule.policy}"')
+            else:
+                lines.append(f'{rule.resource} {json.dumps(rule.segment)} {{\n  policy = "{rule.policy}"\n}}')
+        return "\n".join(lines) + "\n"
+
+
+def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = ESM_KV_PATH) -> AclPolicy:
+    """consul-esm's rights, the README's fine-grained policy: write only the external node, the services on it,
+    its KV prefix and its own catalog entries (agentless: node `<consul_service>:<instance_id>:node`)."""
+    own_prefix = f"{ESM_COORDINATION_SERVICE}:"
+    rules = [
+        AclRule("agent", CONSUL_NODE_NAME, "read"),  # version compatibility check
+        AclRule("operator", None, "read"),
+        AclRule("key_prefix", kv_path, "write"),  # assigned checks and the leader lock
+        AclRule("node_prefix", "", "read"),  # find the external nodes
+        AclRule("node", external_node, "write"),  # its probe check and coordinates
+        AclRule("node_prefix", own_prefix, "write"),  # its own agentless node
+        AclRule("session", CONSUL_NODE_NAME, "write"),  # the leader lock's session (created on the server's node)
+        AclRule("session_prefix", own_prefix, "write"),  # its liveness session on its own node
+        AclRule("service", ESM_COORDINATION_SERVICE, "write"),
+    ]
+    # updating a service's check status needs write on that service
+    rules += [AclRule("service", name, "write") for name in sorted(set(service_names))]
+    return AclPolicy("consul-esm", "consul-esm: run the checks of the external node's services", tuple(rules))
+
+
+def prometheus_policy() -> AclPolicy:
+    """What `consul_sd_configs` and the agent metrics endpoint need: read services, nodes and the agent."""
+    return AclPolicy(
+        "prometheus",
+        "Prometheus: discover services and scrape Consul's own metrics",
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read"), AclRule("agent_prefix", "", "read")),
+    )
+
+
+def backend_policy() -> AclPolicy:
+    """The backend looks services and their health up, nothing more."""
+    return AclPolicy(
+        "backend",
+        "Backend API: look up services and their health",
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read")),
+    )
+
+
+@dataclass(frozen=True)
+class CheckDefinition:
+    """An endpoint's health check as consul-esm runs it from the mesh network."""
+
+    check_id: str
+    name: str
+    kind: Literal["http", "tcp"]
+    target: str
+    """`http://<alias>:<port><path>` or `<alias>:<port>`."""
+    interval: str = CHECK_INTERVAL
+    timeout: str = CHECK_TIMEOUT
+    deregister_critical_service_after: str = DEREGISTER_CRITICAL_AFTER
+
+
+def check_definition(endpoint: Endpoint) -> CheckDefinition | None:
+    """The check of one instance, by its alias on the mesh network; None when the catalog declares none."""
+    check = endpoint.check
+    if check is None:
+        return None
+    host_port = f"{endpoint.address}:{check.port}"
+    target = f"http://{host_port}{check.path or '/'}" if check.kind == "http" else host_port
+    return CheckDefinition(
+        check_id=f"service:{endpoint.instance}",
+        name=f"{endpoint.instance} {check.kind.upper()} on {target}",
+        kind=check.kind,
+        target=target,
+    )
+
+
+def service_tags(endpoint: Endpoint) -> list[str]:
+    """`metrics` marks what Prometheus's Consul discovery keeps; the category groups services."""
+    tags = [endpoint.category, endpoint.kind]
+    if endpoint.metrics is not None:
+        tags.append("metrics")
+    if endpoint.blackbox:
+        tags.append("blackbox")
+    return list(dict.fromkeys(tags))
+
+
+def service_meta(endpoint: Endpoint) -> dict[str, str]:
+    """Service meta Prometheus relabels on (`__meta_consul_service_metadata_<key>`)."""
+    meta = {"category": endpoint.category, "kind": endpoint.kind, "instance": endpoint.instance}
+    if endpoint.metrics is not None:
+        # Prometheus takes the path and the URL parameters apart (`__metrics_path__`, `__param_<name>`)
+        path = urlsplit(endpoint.metrics.path)
+        meta["metrics_path"] = path.path
+        meta["metrics_port"] = str(endpoint.metrics.port)
+        meta.update({f"metrics_param_{name}": value for name, value in parse_qsl(path.query)})
+    return meta

@@ -1,0 +1,91 @@
+"""`McpServer`: one MCP server of the catalog as a container in the orchestrator's inner daemon.
+
+Everything here goes through the nested provider: the image is pulled by the inner daemon, state lives
+on an inner volume, the container joins `mcp-network` and the inner daemon publishes the server's port
+(and its probe's HTTP face) on the orchestrator, where the mesh reaches them by the orchestrator's alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.catalog.mcp_servers import PROBE_PATH, McpServerSpec, container_command, health_test
+from components.render.mcp_probe import PROBE_SCRIPT
+from components.resources.service import CONTAINER_PREFIX, container_name
+
+# npm installs the pinned packages when the container starts: give it time before failures count
+INNER_WAIT_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class McpServerArgs:
+    server: McpServerSpec
+    provider: pulumi.ProviderResource
+    """The nested provider of the orchestrator's inner daemon."""
+    network_name: pulumi.Input[str]
+    """The inner `mcp-network`."""
+
+
+class McpServer(pulumi.ComponentResource):
+    container: docker.Container
+    volumes: list[docker.Volume]
+
+    def __init__(self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("service-mesh:mcp_server:McpServer", name, None, opts)
+        server = args.server
+        inner = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        image = docker.RemoteImage(f"{name}-image", name=server.image, keep_locally=True, opts=inner)
+        self.volumes = []
+        volume_args = []
+        if server.data_path is not None:
+            volume = docker.Volume(
+                f"{name}-data",
+                name=f"{CONTAINER_PREFIX}-{server.service}-data",
+                labels=[docker.VolumeLabelArgs(label="mesh.service", value=server.service)],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, retain_on_delete=True),
+            )
+            self.volumes.append(volume)
+            volume_args.append(docker.ContainerVolumeArgs(volume_name=volume.name, container_path=server.data_path))
+
+        self.container = docker.Container(
+            server.service,
+            name=container_name(server.service),
+            image=image.image_id,
+            command=list(container_command(server)),
+            envs=[f"{key}={value}" for key, value in server.env] or None,
+            restart="unless-stopped",
+            memory=server.memory_mb,
+            cpus=f"{server.cpus:g}",
+            security_opts=["no-new-privileges:true"],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=list(health_test(server)), interval="30s", timeout="20s", retries=5, start_period="180s"
+            ),
+            wait=True,
+            wait_timeout=INNER_WAIT_TIMEOUT_S,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[server.service])],
+            # published on every interface of the orchestrator: its host ports and its mesh alias lead here
+            ports=[
+                docker.ContainerPortArgs(internal=server.port, external=server.port, protocol="tcp"),
+                docker.ContainerPortArgs(internal=server.health_port, external=server.health_port, protocol="tcp"),
+            ],
+            volumes=volume_args or None,
+            uploads=[docker.ContainerUploadArgs(file=PROBE_PATH, content=PROBE_SCRIPT, permissions="0644")],
+            labels=[
+                docker.ContainerLabelArgs(label=key, value=value)
+                for key, value in {
+                    "mesh.service": server.service,
+                    "mesh.instance": server.service,
+                    "mesh.category": "mcp",
+                    "mesh.kind": "mcp",
+                    "mesh.probe-tool": "node",
+                    "mesh.mcp.package": server.package,
+                    "mesh.mcp.transport": server.transport,
+                }.items()
+            ],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, delete_before_replace=True),
+        )
+        self.register_outputs({"container": self.container.name, "package": server.package})

@@ -1,0 +1,1 @@
+"""Layer 6: the composition root: `ServiceMesh` and `build_stack`."""

@@ -1,0 +1,40 @@
+"""Wiring of the log and trace pipeline: Loki, Alloy and Jaeger get their rendered configs uploaded.
+
+Each function returns the `Wiring` a `MeshService` needs beyond its catalog entry (see `datastores`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from components.render.telemetry import (
+    ALLOY_CONFIG_PATH,
+    JAEGER_CONFIG_PATH,
+    LOKI_CONFIG_PATH,
+    render_alloy_config,
+    render_jaeger_config,
+    render_loki_config,
+)
+from components.wiring.datastores import Wiring, WiringContext, upload
+
+
+def loki(context: WiringContext) -> Wiring:
+    conf = render_loki_config(context.config.telemetry.log_retention_hours())
+    return Wiring(uploads=[upload(LOKI_CONFIG_PATH, conf)], rendered={"loki/local-config.yaml": conf})
+
+
+def alloy(context: WiringContext) -> Wiring:
+    conf = render_alloy_config()
+    return Wiring(uploads=[upload(ALLOY_CONFIG_PATH, conf)], rendered={"alloy/config.alloy": conf})
+
+
+def jaeger(context: WiringContext) -> Wiring:
+    conf = render_jaeger_config(context.config.telemetry.max_traces)
+    return Wiring(uploads=[upload(JAEGER_CONFIG_PATH, conf)], rendered={"jaeger/config.yaml": conf})
+
+
+TELEMETRY_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
+    "loki": loki,
+    "alloy": alloy,
+    "jaeger": jaeger,
+}
