@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ProbeTool = Literal["curl", "wget", "bash", "python", "pg_isready", "redis-cli", "rabbitmq-diagnostics", "docker", "ollama"]
+ProbeTool = Literal["curl", "wget", "bash", "python", "pg_isready", "redis-cli", "rabbitmq-diagnostics", "docker", "ollama", "node"]
 
 
 @dataclass(frozen=True)

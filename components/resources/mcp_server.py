@@ -13,8 +13,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components.catalog.mcp_servers import PROBE_PATH, McpServerSpec, container_command, health_test
+from components.catalog.services import Probe
 from components.render.mcp_probe import PROBE_SCRIPT
-from components.resources.service import CONTAINER_PREFIX, container_name
+from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
 
 # npm installs the pinned packages when the container starts: give it time before failures count
 INNER_WAIT_TIMEOUT_S = 600
@@ -51,22 +52,27 @@ class McpServer(pulumi.ComponentResource):
             self.volumes.append(volume)
             volume_args.append(docker.ContainerVolumeArgs(volume_name=volume.name, container_path=server.data_path))
 
-        self.container = docker.Container(
+        self.container = mesh_container(
             server.service,
-            name=container_name(server.service),
+            instance=server.service,
             image=image.image_id,
+            probe=Probe(test=tuple(health_test(server)), tool="node", interval_s=30, timeout_s=20, retries=5, start_period_s=180),
+            labels=ContainerLabels(
+                service=server.service,
+                instance=server.service,
+                category="mcp",
+                kind="mcp",
+                probe_tool="node",
+                extra={"mesh.mcp.package": server.package, "mesh.mcp.transport": server.transport},
+            ),
+            memory_mb=server.memory_mb,
+            cpus=server.cpus,
+            network_name=args.network_name,
+            aliases=[server.service],
+            wait_timeout_s=INNER_WAIT_TIMEOUT_S,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
             envs=[f"{key}={value}" for key, value in server.env] or None,
-            restart="unless-stopped",
-            memory=server.memory_mb,
-            cpus=f"{server.cpus:g}",
-            security_opts=["no-new-privileges:true"],
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=list(health_test(server)), interval="30s", timeout="20s", retries=5, start_period="180s"
-            ),
-            wait=True,
-            wait_timeout=INNER_WAIT_TIMEOUT_S,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[server.service])],
             # published on every interface of the orchestrator: its host ports and its mesh alias lead here
             ports=[
                 docker.ContainerPortArgs(internal=server.port, external=server.port, protocol="tcp"),
@@ -74,18 +80,5 @@ class McpServer(pulumi.ComponentResource):
             ],
             volumes=volume_args or None,
             uploads=[docker.ContainerUploadArgs(file=PROBE_PATH, content=PROBE_SCRIPT, permissions="0644")],
-            labels=[
-                docker.ContainerLabelArgs(label=key, value=value)
-                for key, value in {
-                    "mesh.service": server.service,
-                    "mesh.instance": server.service,
-                    "mesh.category": "mcp",
-                    "mesh.kind": "mcp",
-                    "mesh.probe-tool": "node",
-                    "mesh.mcp.package": server.package,
-                    "mesh.mcp.transport": server.transport,
-                }.items()
-            ],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, delete_before_replace=True),
         )
         self.register_outputs({"container": self.container.name, "package": server.package})

@@ -16,8 +16,9 @@ import pulumi_docker as docker
 import pulumi_tls as tls
 
 from components.catalog.mcp_servers import DOCKER_API_BIND_ADDRESS, DOCKER_TLS_PORT, MCP_NETWORK, ORCHESTRATOR, McpServerSpec
+from components.catalog.services import Probe
 from components.plan.mcp import OrchestratorSettings
-from components.resources.service import CONTAINER_PREFIX, HEALTH_WAIT_TIMEOUT_S, container_name
+from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
 
 CERT_DIR = "/certs"
 """`DOCKER_TLS_CERTDIR` of the dind image."""
@@ -132,36 +133,25 @@ class McpOrchestrator(pulumi.ComponentResource):
             docker.ContainerPortArgs(internal=server.port, external=server.published_port, ip=args.bind_address, protocol="tcp")
             for server in args.servers
         ]
-        self.container = docker.Container(
+        self.container = mesh_container(
             ORCHESTRATOR,
-            name=container_name(ORCHESTRATOR),
+            instance=ORCHESTRATOR,
             image=image.image_id,
+            probe=Probe(test=tuple(docker_cli_test()), tool="docker", interval_s=10, timeout_s=5, retries=6, start_period_s=20),
+            labels=ContainerLabels(
+                service=ORCHESTRATOR, instance=ORCHESTRATOR, category="orchestration", kind="orchestration", probe_tool="docker"
+            ),
+            memory_mb=settings.memory_mb,
+            cpus=settings.cpus,
+            network_name=args.network_name,
+            aliases=[ORCHESTRATOR],
             # the only privileged container of the stack: dockerd needs it
             privileged=True,
+            opts=pulumi.ResourceOptions(parent=self),
             envs=[f"DOCKER_TLS_CERTDIR={CERT_DIR}"],
-            restart="unless-stopped",
-            memory=settings.memory_mb,
-            cpus=f"{settings.cpus:g}",
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=docker_cli_test(), interval="10s", timeout="5s", retries=6, start_period="20s"
-            ),
-            wait=True,
-            wait_timeout=HEALTH_WAIT_TIMEOUT_S,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[ORCHESTRATOR])],
             ports=ports,
             volumes=[docker.ContainerVolumeArgs(volume_name=self.state_volume.name, container_path="/var/lib/docker")],
             uploads=uploads,
-            labels=[
-                docker.ContainerLabelArgs(label=key, value=value)
-                for key, value in {
-                    "mesh.service": ORCHESTRATOR,
-                    "mesh.instance": ORCHESTRATOR,
-                    "mesh.category": "orchestration",
-                    "mesh.kind": "orchestration",
-                    "mesh.probe-tool": "docker",
-                }.items()
-            ],
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         # known values only (config + tls state): the provider, and so every inner resource, stays put across updates

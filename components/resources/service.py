@@ -13,9 +13,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.plan.services import DeployedService
-
-CONTAINER_PREFIX = "sutazai"
-HEALTH_WAIT_TIMEOUT_S = 300
+from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,6 @@ class MeshServiceArgs:
     """Extra /etc/hosts entries, name -> IP (or Docker's `host-gateway`)."""
     command: Sequence[str] | None = None
     """Replaces the catalog's command (flags that come from config)."""
-
-
-def container_name(instance: str) -> str:
-    return f"{CONTAINER_PREFIX}-{instance}"
 
 
 class MeshService(pulumi.ComponentResource):
@@ -80,14 +74,6 @@ class MeshService(pulumi.ComponentResource):
             for mount in spec.host_mounts
         ]
 
-        probe = spec.probe
-        healthcheck = docker.ContainerHealthcheckArgs(
-            tests=list(probe.test),
-            interval=f"{probe.interval_s}s",
-            timeout=f"{probe.timeout_s}s",
-            retries=probe.retries,
-            start_period=f"{probe.start_period_s}s",
-        )
         envs: list[pulumi.Input[str]] = [f"{key}={value}" for key, value in spec.env] + list(args.envs)
 
         self.containers = []
@@ -106,44 +92,33 @@ class MeshService(pulumi.ComponentResource):
                 if replica == 1
                 else []
             )
-            labels = {
-                "mesh.service": spec.name,
-                "mesh.instance": instance,
-                "mesh.replica": str(replica),
-                "mesh.category": spec.category,
-                "mesh.kind": spec.kind,
-                "mesh.probe-tool": probe.tool,
-            }
             self.containers.append(
-                docker.Container(
+                mesh_container(
                     instance,
-                    name=container_name(instance),
+                    instance=instance,
                     image=self.image_id,
+                    probe=spec.probe,
+                    labels=ContainerLabels(
+                        service=spec.name,
+                        instance=instance,
+                        replica=replica,
+                        category=spec.category,
+                        kind=spec.kind,
+                        probe_tool=spec.probe.tool,
+                    ),
+                    memory_mb=spec.memory_mb,
+                    cpus=spec.cpus,
+                    network_name=args.network_name,
+                    aliases=[spec.name, f"{spec.name}-{replica}"],
+                    privileged=spec.privileged,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
                     command=list(spec.command if args.command is None else args.command) or None,
                     envs=envs or None,
                     user=spec.user,
-                    restart="unless-stopped",
-                    memory=spec.memory_mb,
-                    cpus=f"{spec.cpus:g}",
-                    privileged=spec.privileged or None,
-                    security_opts=None if spec.privileged else ["no-new-privileges:true"],
-                    healthcheck=healthcheck,
-                    wait=True,
-                    wait_timeout=HEALTH_WAIT_TIMEOUT_S,
-                    networks_advanced=[
-                        docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[spec.name, f"{spec.name}-{replica}"])
-                    ],
                     ports=ports or None,
                     hosts=[docker.ContainerHostArgs(host=host, ip=ip) for host, ip in args.extra_hosts.items()] or None,
                     volumes=volume_args or None,
                     uploads=list(args.uploads) or None,
-                    labels=[docker.ContainerLabelArgs(label=key, value=value) for key, value in labels.items()],
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        # fixed names and host ports: the old container must go before the new one starts
-                        delete_before_replace=True,
-                        depends_on=list(args.depends_on),
-                    ),
                 )
             )
         self.register_outputs({"image_id": self.image_id, "containers": [c.name for c in self.containers]})

@@ -1,0 +1,94 @@
+"""The one way this stack creates a container: hardened, health-checked, limited, labelled, replaced in place.
+
+`MeshService`, `McpOrchestrator` and `McpServer` all call `mesh_container`, so the restart policy, limits,
+`no-new-privileges`, healthcheck, `wait`, network aliases, label schema and replacement order are written
+once. What differs per caller (command, env, ports, volumes, uploads, privileges) is passed through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from components.catalog.services import Probe
+
+CONTAINER_PREFIX = "sutazai"
+"""Legacy prefix of every container, volume and the mesh network; renaming it would orphan retained volumes."""
+HEALTH_WAIT_TIMEOUT_S = 300
+
+
+def container_name(instance: str) -> str:
+    return f"{CONTAINER_PREFIX}-{instance}"
+
+
+@dataclass(frozen=True)
+class ContainerLabels:
+    """The label schema every container carries; telemetry, the policy pack and the tests read it."""
+
+    service: str
+    instance: str
+    category: str
+    kind: str
+    probe_tool: str
+    replica: int | None = None
+    extra: Mapping[str, str] | None = None
+
+    def args(self) -> list[docker.ContainerLabelArgs]:
+        labels = {"mesh.service": self.service, "mesh.instance": self.instance}
+        if self.replica is not None:
+            labels["mesh.replica"] = str(self.replica)
+        labels |= {"mesh.category": self.category, "mesh.kind": self.kind, "mesh.probe-tool": self.probe_tool}
+        labels |= dict(self.extra or {})
+        return [docker.ContainerLabelArgs(label=key, value=value) for key, value in labels.items()]
+
+
+def healthcheck(probe: Probe) -> docker.ContainerHealthcheckArgs:
+    return docker.ContainerHealthcheckArgs(
+        tests=list(probe.test),
+        interval=f"{probe.interval_s}s",
+        timeout=f"{probe.timeout_s}s",
+        retries=probe.retries,
+        start_period=f"{probe.start_period_s}s",
+    )
+
+
+def mesh_container(
+    resource_name: str,
+    *,
+    instance: str,
+    image: pulumi.Input[str],
+    probe: Probe,
+    labels: ContainerLabels,
+    memory_mb: int,
+    cpus: float,
+    network_name: pulumi.Input[str],
+    aliases: Sequence[str],
+    opts: pulumi.ResourceOptions,
+    wait_timeout_s: int = HEALTH_WAIT_TIMEOUT_S,
+    privileged: bool = False,
+    **passed: Any,
+) -> docker.Container:
+    """A container named `sutazai-<instance>`; `passed` holds the caller's own inputs (command, envs, ports...)."""
+    return docker.Container(
+        resource_name,
+        name=container_name(instance),
+        image=image,
+        restart="unless-stopped",
+        memory=memory_mb,
+        cpus=f"{cpus:g}",
+        privileged=privileged or None,
+        # a privileged container can regain anything: the option would only pretend
+        security_opts=None if privileged else ["no-new-privileges:true"],
+        healthcheck=healthcheck(probe),
+        wait=True,
+        wait_timeout=wait_timeout_s,
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=list(aliases))],
+        labels=labels.args(),
+        # fixed names and host ports: the old container must go before the new one starts
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+        **passed,
+    )
