@@ -68,7 +68,7 @@ def test_make_plan_on_a_port_collision_exits_non_zero_with_one_line_naming_both_
     result = run_plan("--config", str(config), "--out", str(tmp_path / "build"))
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "error: mesh:services.redis.hostPorts[0]: host port 10000 is used by both redis and postgres"
+        "error: mesh:services.redis.hostPorts[0]: host port 10000 is used by both redis and postgres (mesh:services.postgres.hostPorts[0])"
     ]
     assert not (tmp_path / "build").exists()
 

@@ -20,7 +20,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.model.base import ConfigError
-from components.stack.program import build_stack, read_stack_config
+from components.stack.program import build_stack, read_secret_keys, read_stack_config
 
 PROJECT = "service-mesh"
 CONTAINER = "docker:index/container:Container"
@@ -293,7 +293,7 @@ def try_synthesize(
     result: dict[str, Any] = {}
 
     def program() -> None:
-        result["stack"] = build_stack(read_stack_config())
+        result["stack"] = build_stack(read_stack_config(), read_secret_keys())
 
     try:
         _sync_await(run_pulumi_func(program))

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pulumi
 
-from components.model.mesh import parse_mesh_config, strip_namespace
+from components.model.mesh import CONFIG_NAMESPACE, parse_mesh_config, strip_namespace
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import plan_gateway
 from components.plan.mcp import mcp_endpoints, resolve_mcp
@@ -27,6 +27,20 @@ def read_stack_config() -> dict[str, Any]:
     return strip_namespace(merged)
 
 
+def read_secret_keys() -> tuple[str, ...]:
+    """The `mesh:*` keys the engine marks secret (namespace stripped).
+
+    The engine marks a whole top-level key secret when any value inside it is encrypted (pulumi
+    sdk/go/common/resource/config: object.Secure, Map.SecureKeys), and the language host hands the list to
+    `set_all_config` (pulumi-language-python-exec, from PULUMI_CONFIG_SECRET_KEYS).
+    """
+    from pulumi.runtime import config as runtime_config
+
+    prefix = CONFIG_NAMESPACE + ":"
+    keys = {*runtime_config.get_config_env(), *runtime_config.CONFIG.get()}
+    return tuple(sorted(key[len(prefix) :] for key in keys if key.startswith(prefix) and runtime_config.is_config_secret(key)))
+
+
 @dataclass(frozen=True)
 class StackResult:
     outputs: dict[str, Any]
@@ -35,9 +49,12 @@ class StackResult:
     """Every config file the stack renders, by its path under build/."""
 
 
-def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
-    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
-    config = parse_mesh_config(raw_config)
+def build_stack(raw_config: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackResult:
+    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh.
+
+    `secret_keys`: the top-level keys the engine marks secret (no error shows a value under one).
+    """
+    config = parse_mesh_config(raw_config, [(key,) for key in secret_keys])
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
     # the gateway routes what the mesh will register: host services and MCP servers alike
