@@ -4,11 +4,13 @@ stay secret in every input and output, and no error line ever shows a secret or 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.model.base import ConfigError
 from components.offline.synth import Capture, Secret, try_synthesize
@@ -74,6 +76,34 @@ def test_make_plan_takes_the_readme_secret_path_example(tmp_path, capsys):
     assert "offline-stand-in.invalid" in alertmanager and "#mesh-alerts" in alertmanager
     built = "".join(path.read_text() for path in (tmp_path / "build").rglob("*") if path.is_file())
     assert CIPHERTEXT not in out + err + built
+
+
+def readme_secret_commands() -> list[tuple[str, str, bool]]:
+    """The `pulumi config set [--secret] --path` lines of the README's Configuration section: (key, value, secret)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    pattern = re.compile(r"^pulumi config set (--secret )?--path '(mesh:[^']+)' (\S+)", re.MULTILINE)
+    return [(key, value.strip("'"), bool(secret)) for secret, key, value in pattern.findall(section)]
+
+
+def as_pulumi_writes_it(commands: list[tuple[str, str, bool]]) -> str:
+    """The stack file `pulumi config set --path` leaves: nested objects, each secret leaf {secure: <ciphertext>}."""
+    config: dict[str, Any] = {}
+    for key, value, secret in commands:
+        top, *rest = key.split(".")
+        node = config.setdefault(top, {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = {"secure": CIPHERTEXT} if secret else value
+    return yaml.safe_dump({"config": config})
+
+
+def test_the_readme_secret_path_example_works_in_make_plan(tmp_path, capsys):
+    commands = readme_secret_commands()
+    assert sum(secret for _, _, secret in commands) >= 3
+    code, out, err = run_make_plan(tmp_path, as_pulumi_writes_it(commands), capsys)
+    assert code == 0, err
+    assert "policy pack: no violations" in out and CIPHERTEXT not in out + err
 
 
 def test_the_program_keeps_the_alertmanager_file_secret_when_receivers_come_from_secrets(tmp_path, capsys):

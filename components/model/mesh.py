@@ -132,7 +132,8 @@ _SHOWN_VALUE_MAX = 60
 
 
 def _under(path: Sequence[str | int], prefix: Sequence[str | int]) -> bool:
-    return len(path) >= len(prefix) and all(want == "*" or want == got for want, got in zip(prefix, path, strict=False))
+    """Whether `path` is `prefix` or inside it; `*` in either matches any one part."""
+    return len(path) >= len(prefix) and all("*" in (want, got) or want == got for want, got in zip(prefix, path, strict=False))
 
 
 def holds_credentials(path: Sequence[str | int]) -> bool:
@@ -209,11 +210,13 @@ def _describe(error: Mapping[str, Any], *, secret: bool) -> str:
         if secret and isinstance(given, str) and given:
             message = message.replace(repr(given), "<secret>").replace(given, "<secret>")
         elif secret:
-            message = "is not valid (the value is not shown: it is a secret)"
+            message = "is not valid (the value is not shown: it may hold a secret)"
         return message
     expected = _EXPECTED.get(kind)
     if expected:
-        return f"expected {expected} (the value is not shown: it is a secret)" if secret else f"expected {expected}, got {_shown(given)}"
+        return (
+            f"expected {expected} (the value is not shown: it may hold a secret)" if secret else f"expected {expected}, got {_shown(given)}"
+        )
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         bound = error["msg"].lower()
         return f"is out of range ({bound})" if secret else f"{_shown(given)} is out of range ({bound})"
