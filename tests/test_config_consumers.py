@@ -14,7 +14,6 @@ from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
 from components.offline.synth import try_synthesize
 from tools import plan as plan_tool
-from tools import policy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +93,13 @@ def test_a_value_the_consumer_accepts_passes(raw_config):
     parse_mesh_config(raw_config)
 
 
+def test_the_container_gets_exactly_the_cpus_that_were_validated():
+    capture, error = try_synthesize({"services": {"redis": {"cpus": 1.123456789}}, "mcpOrchestrator": {"cpus": 4.0}})
+    assert error is None
+    assert capture.one("docker:index/container:Container", "redis").plain["cpus"] == "1.123456789"
+    assert capture.one("docker:index/container:Container", "mcp-orchestrator").plain["cpus"] == "4"
+
+
 def test_a_host_port_taken_by_a_service_and_a_default_mcp_server_is_blamed_on_the_service_key_the_user_wrote():
     capture, error = try_synthesize({"portRanges": {"core": [3000, 10099]}, "services": {"redis": {"hostPorts": [3001]}}})
     assert str(error) == (
@@ -150,6 +156,8 @@ def test_a_pack_config_with_other_port_ranges_is_one_line_naming_mesh_port_range
 
 
 def test_make_preview_and_up_hand_the_pack_the_ranges_of_pulumi_config(tmp_path, monkeypatch, capsys):
+    from tools import policy_config
+
     # what `pulumi config --json` prints for an object value (pulumi pkg/cmd/pulumi/config/config.go, configValueJSON)
     listed = {"mesh:portRanges": {"value": '{"core":[10000,10149]}', "objectValue": {"core": [10000, 10149]}, "secret": False}}
     pack = tmp_path / "policy.json"

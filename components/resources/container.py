@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pulumi
@@ -79,7 +80,8 @@ def mesh_container(
         image=image,
         restart="unless-stopped",
         memory=memory_mb,
-        cpus=f"{cpus:g}",
+        # exactly the validated value (Docker takes nano-CPU precision; `:g` would round to 6 digits)
+        cpus=format(Decimal(repr(cpus)).normalize(), "f"),
         privileged=privileged or None,
         # a privileged container can regain anything: the option would only pretend
         security_opts=None if privileged else ["no-new-privileges:true"],
