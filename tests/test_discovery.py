@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import components.stack.mesh
+import components.plan.stack
 from components.catalog.endpoint import Endpoint
 from components.catalog.services import CATALOG, Check
 from components.model.base import ConfigError
@@ -202,7 +202,7 @@ def test_an_endpoint_without_a_check_is_registered_without_one(synth, monkeypatc
         extra = Endpoint("mcp-demo", "mcp-demo", "mcp-orchestrator", 3001, None, None, False, "mcp", "mcp")
         return [*original(services), extra]
 
-    monkeypatch.setattr(components.stack.mesh, "service_endpoints", with_an_unchecked_endpoint)
+    monkeypatch.setattr(components.plan.stack, "service_endpoints", with_an_unchecked_endpoint)
     plan = synth()
     (registered,) = [s for s in consul_services(plan) if s.plain["name"] == "mcp-demo"]
     assert not registered.plain.get("checks")

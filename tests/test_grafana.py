@@ -16,8 +16,9 @@ import yaml
 from components.catalog.metrics import EXPORTER_METRICS, SERVICE_LABEL
 from components.catalog.services import CATALOG, Check, Metrics, Port, ServiceSpec, http_probe
 from components.model.base import ConfigError
-from components.model.telemetry import TelemetryConfig, grafana_url
+from components.model.telemetry import TelemetryConfig
 from components.offline.synth import CONTAINER, Capture, Registration
+from components.plan.addresses import grafana_url
 from components.render.dashboards import OVERVIEW_UID
 from components.render.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
 from components.render.telemetry import LOG_SERVICE_LABEL
