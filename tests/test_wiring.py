@@ -14,6 +14,7 @@ import components.stack.mesh
 from components.catalog.services import CATALOG
 from components.model.mesh import parse_mesh_config
 from components.offline.synth import Capture
+from components.offline.types import CONTAINER
 from components.plan.stack import plan_stack
 from components.stack.mesh import deploy_waves
 from components.wiring.base import Need, ServiceWiring, UndeclaredNeedError, Wiring, WiringContext, merge_wiring
@@ -77,11 +78,11 @@ def test_a_wiring_that_uses_credentials_or_another_service_without_declaring_the
 
 
 def test_every_service_needing_discovery_gets_its_token(plan: Capture) -> None:
-    backend = plan.one("docker:index/container:Container", "backend").plain
+    backend = plan.one(CONTAINER, "backend").plain
     assert any(env.startswith("MESH_CONSUL_TOKEN=") for env in backend["envs"])
-    exporter = plan.one("docker:index/container:Container", "consul-exporter").plain
+    exporter = plan.one(CONTAINER, "consul-exporter").plain
     assert any(env.startswith("CONSUL_HTTP_TOKEN=") for env in exporter["envs"])
-    prometheus = plan.one("docker:index/container:Container", "prometheus").plain
+    prometheus = plan.one(CONTAINER, "prometheus").plain
     assert any(upload["file"].endswith("/consul-token") for upload in prometheus["uploads"])
 
 

@@ -52,6 +52,10 @@ def deploy_waves(plan: StackPlan, wiring: Mapping[str, ServiceWiring]) -> tuple[
     return [s for s in plan.services if s.name not in later], [s for s in plan.services if s.name in later]
 
 
+TYPE_TOKEN = "service-mesh:mesh:ServiceMesh"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class ServiceMesh(pulumi.ComponentResource):
     services: dict[str, MeshService]
     rendered_files: dict[str, pulumi.Input[str]]
@@ -64,7 +68,7 @@ class ServiceMesh(pulumi.ComponentResource):
     discovery: ServiceDiscovery | None
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         plan = args.plan
         config = plan.config
         child = pulumi.ResourceOptions(parent=self)
