@@ -56,3 +56,9 @@ def test_the_architecture_doc_names_every_module_of_every_layer() -> None:
         if path.name != "__init__.py" and f"`{path.name}`" not in text
     ]
     assert unnamed == []
+
+
+def test_the_readme_layout_lists_every_layer_package() -> None:
+    layout = (ROOT / "README.md").read_text().split("## Project layout", 1)[1].split("\n## ", 1)[0]
+    packages = sorted(path.parent.name for path in (ROOT / "components").glob("*/__init__.py"))
+    assert [package for package in packages if f"  {package}/" not in layout] == []
