@@ -7,7 +7,8 @@ import re
 
 from components.catalog.services import CATALOG
 from components.model.mesh import DEFAULT_PORT_RANGES
-from components.offline.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME
 from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)

@@ -1,11 +1,11 @@
 """Wiring of the log and trace pipeline: Loki, Alloy and Jaeger get their rendered configs uploaded.
 
-Each function returns the `Wiring` a `MeshService` needs beyond its catalog entry (see `datastores`).
+Each function returns the `Wiring` a `MeshService` needs beyond its catalog entry (see `base`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
@@ -15,7 +15,7 @@ from components.render.telemetry import (
     render_jaeger_config,
     render_loki_config,
 )
-from components.wiring.datastores import Wiring, WiringContext, upload
+from components.wiring.base import ServiceWiring, Wiring, WiringContext, upload
 
 
 def loki(context: WiringContext) -> Wiring:
@@ -33,8 +33,8 @@ def jaeger(context: WiringContext) -> Wiring:
     return Wiring(uploads=[upload(JAEGER_CONFIG_PATH, conf)], rendered={"jaeger/config.yaml": conf})
 
 
-TELEMETRY_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
-    "loki": loki,
-    "alloy": alloy,
-    "jaeger": jaeger,
+TELEMETRY_WIRING: Mapping[str, ServiceWiring] = {
+    "loki": ServiceWiring(loki),
+    "alloy": ServiceWiring(alloy),
+    "jaeger": ServiceWiring(jaeger),
 }
