@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.catalog.endpoint import Endpoint
+from components.catalog.names import CONSUL, GRAFANA, KONG
 from components.plan.addresses import access_points, consul_api_address, grafana_url
 from components.plan.mcp import mcp_urls
 from components.plan.services import DeployedService
@@ -43,7 +44,7 @@ class ServiceMeshArgs:
 def deploy_waves(plan: StackPlan, wiring: Mapping[str, ServiceWiring]) -> tuple[list[DeployedService], list[DeployedService]]:
     """(before discovery, after discovery): a service whose wiring needs Consul's tokens, and whatever must
     start after it, is deployed once `ServiceDiscovery` exists. Without Consul, everything is in the first wave."""
-    if plan.service("consul") is None:
+    if plan.service(CONSUL) is None:
         return list(plan.services), []
     later = {service.name for service in plan.services if Need.DISCOVERY in wiring.get(service.name, NO_WIRING).needs}
     for service in plan.services:  # catalog order: what a service starts after comes before it
@@ -84,7 +85,7 @@ class ServiceMesh(pulumi.ComponentResource):
         before_discovery, after_discovery = deploy_waves(plan, WIRING)
         for service in before_discovery:
             self._deploy(service, plan)
-        consul = plan.service("consul")
+        consul = plan.service(CONSUL)
         if consul is not None:
             consul_port = consul.spec.main_port.host
             assert consul_port is not None, "the catalog publishes Consul's API"
@@ -93,7 +94,7 @@ class ServiceMesh(pulumi.ComponentResource):
                 f"{name}-discovery",
                 ServiceDiscoveryArgs(
                     endpoints=self.endpoints,
-                    consul_container=self.services["consul"].containers[0],
+                    consul_container=self.services[CONSUL].containers[0],
                     management_token=self.credentials.consul_management_token,
                     api_scheme=scheme,
                     api_address=address,
@@ -105,7 +106,7 @@ class ServiceMesh(pulumi.ComponentResource):
             self._deploy(service, plan)
 
         self.grafana = None
-        grafana = plan.service("grafana")
+        grafana = plan.service(GRAFANA)
         if grafana is not None:
             host_port = grafana.spec.main_port.host
             assert host_port is not None, "the catalog publishes Grafana"
@@ -116,7 +117,7 @@ class ServiceMesh(pulumi.ComponentResource):
                 GrafanaStackArgs(
                     url=grafana_url(config.telemetry, config.bind_address, host_port),
                     admin_password=self.credentials.grafana_admin_password,
-                    grafana_containers=self.services["grafana"].containers,
+                    grafana_containers=self.services[GRAFANA].containers,
                     datasources=mesh_datasources(self.services),
                     dashboards=dashboards,
                 ),
@@ -137,13 +138,13 @@ class ServiceMesh(pulumi.ComponentResource):
 
         self.access_points = access_points(plan.services, config.bind_address, self._binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
-        kong = plan.service("kong")
+        kong = plan.service(KONG)
         self.gateway = None if kong is None else gateway_access(self.credentials, config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
 
     def _context(self, service: DeployedService, plan: StackPlan, wiring: ServiceWiring) -> WiringContext:
         """The service's view of the stack: the plan, plus each need it declared, resolved (or an error)."""
-        if Need.DISCOVERY in wiring.needs and plan.service("consul") is not None and self.discovery is None:
+        if Need.DISCOVERY in wiring.needs and plan.service(CONSUL) is not None and self.discovery is None:
             raise RuntimeError(f"{service.name} needs Consul's tokens but is deployed before ServiceDiscovery exists")
         return WiringContext(
             service=service.name,

@@ -9,22 +9,22 @@ from collections.abc import Mapping
 
 import pulumi
 
+from components.catalog.names import BACKEND, CONSUL, GRAFANA, JAEGER, KONG, NEO4J, POSTGRES, PROMETHEUS, RABBITMQ, REDIS
 from components.plan.gateway import JWT_ISSUER
 from components.resources.backend_image import BackendImage, BackendImageArgs
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, secret_env
 from components.wiring.datastores import connection_strings
 
-SERVICE = "backend"
 # env -> (service, port name; None: its main port): the parts of the mesh the backend reads, on the mesh network
 _MESH_URLS: dict[str, tuple[str, str | None]] = {
-    "MESH_CONSUL_URL": ("consul", None),
-    "MESH_KONG_ADMIN_URL": ("kong", "admin"),
-    "MESH_PROMETHEUS_URL": ("prometheus", None),
-    "MESH_GRAFANA_URL": ("grafana", None),
-    "MESH_JAEGER_URL": ("jaeger", "ui"),
-    "OTEL_EXPORTER_OTLP_ENDPOINT": ("jaeger", "otlp-http"),
+    "MESH_CONSUL_URL": (CONSUL, None),
+    "MESH_KONG_ADMIN_URL": (KONG, "admin"),
+    "MESH_PROMETHEUS_URL": (PROMETHEUS, None),
+    "MESH_GRAFANA_URL": (GRAFANA, None),
+    "MESH_JAEGER_URL": (JAEGER, "ui"),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": (JAEGER, "otlp-http"),
 }
-DATA_STORES = ("postgres", "redis", "neo4j", "rabbitmq")
+DATA_STORES = (POSTGRES, REDIS, NEO4J, RABBITMQ)
 
 
 def mesh_urls(context: WiringContext) -> dict[str, str]:
@@ -39,17 +39,17 @@ def mesh_urls(context: WiringContext) -> dict[str, str]:
 
 def external_image(context: WiringContext) -> str | None:
     """`mesh:services.backend.image`: run that image instead of building backend/."""
-    override = context.config.services.get(SERVICE)
+    override = context.config.services.get(BACKEND)
     return override.image if override is not None else None
 
 
 def backend(context: WiringContext) -> Wiring:
-    deployed = context.plan.service(SERVICE)
+    deployed = context.plan.service(BACKEND)
     assert deployed is not None, "the backend is wired only when it is deployed"
     child = pulumi.ResourceOptions(parent=context.parent)
     envs: list[pulumi.Input[str]] = [f"{key}={url}" for key, url in mesh_urls(context).items()]
     envs += [
-        f"OTEL_SERVICE_NAME={SERVICE}",
+        f"OTEL_SERVICE_NAME={BACKEND}",
         "MESH_EXPECTED_SERVICES=" + ",".join(context.plan.service_names),
         # the same secret and key (`iss`) as Kong's jwt consumer: a token Kong accepts, the backend accepts
         secret_env("MESH_JWT_SECRET", context.credentials.gateway_jwt_secret),
@@ -67,12 +67,12 @@ def backend(context: WiringContext) -> Wiring:
 
     if external_image(context) is not None:
         return Wiring(envs=envs)
-    built = BackendImage(f"{SERVICE}-image", BackendImageArgs(image_name=deployed.spec.image), child)
+    built = BackendImage(f"{BACKEND}-image", BackendImageArgs(image_name=deployed.spec.image), child)
     return Wiring(envs=envs, image=built.image_ref)
 
 
 BACKEND_WIRING: Mapping[str, ServiceWiring] = {
-    SERVICE: ServiceWiring(
+    BACKEND: ServiceWiring(
         backend,
         # the Consul token lets it read the catalog; the credentials give it every connection string and Kong's JWT secret
         frozenset({Need.CREDENTIALS, Need.DISCOVERY}),

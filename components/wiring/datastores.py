@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
+from components.catalog.names import GRAFANA, NEO4J, POSTGRES, RABBITMQ, REDIS
 from components.catalog.services import CATALOG
 from components.render.datastores import (
     RABBITMQ_CONF_PATH,
@@ -40,7 +41,7 @@ def postgres_exporter(context: WiringContext) -> Wiring:
     credentials = context.credentials
     return Wiring(
         envs=[
-            f"DATA_SOURCE_URI={CATALOG['postgres'].mesh_address()}/{DATABASE_NAME}?sslmode=disable",
+            f"DATA_SOURCE_URI={CATALOG[POSTGRES].mesh_address()}/{DATABASE_NAME}?sslmode=disable",
             f"DATA_SOURCE_USER={credentials.database_user}",
             secret_env("DATA_SOURCE_PASS", credentials.postgres_password),
         ]
@@ -59,7 +60,7 @@ def redis(context: WiringContext) -> Wiring:
 
 def redis_exporter(context: WiringContext) -> Wiring:
     credentials = context.credentials
-    return Wiring(envs=[f"REDIS_ADDR=redis://{CATALOG['redis'].mesh_address()}", secret_env("REDIS_PASSWORD", credentials.redis_password)])
+    return Wiring(envs=[f"REDIS_ADDR=redis://{CATALOG[REDIS].mesh_address()}", secret_env("REDIS_PASSWORD", credentials.redis_password)])
 
 
 def neo4j(context: WiringContext) -> Wiring:
@@ -88,25 +89,25 @@ def grafana(context: WiringContext) -> Wiring:
 
 _CREDENTIALS = frozenset({Need.CREDENTIALS})
 DATASTORE_WIRING: Mapping[str, ServiceWiring] = {
-    "postgres": ServiceWiring(postgres, _CREDENTIALS),
+    POSTGRES: ServiceWiring(postgres, _CREDENTIALS),
     "postgres-exporter": ServiceWiring(postgres_exporter, _CREDENTIALS),
-    "redis": ServiceWiring(redis, _CREDENTIALS),
+    REDIS: ServiceWiring(redis, _CREDENTIALS),
     "redis-exporter": ServiceWiring(redis_exporter, _CREDENTIALS),
-    "neo4j": ServiceWiring(neo4j, _CREDENTIALS),
-    "rabbitmq": ServiceWiring(rabbitmq, _CREDENTIALS),
-    "grafana": ServiceWiring(grafana, _CREDENTIALS),
+    NEO4J: ServiceWiring(neo4j, _CREDENTIALS),
+    RABBITMQ: ServiceWiring(rabbitmq, _CREDENTIALS),
+    GRAFANA: ServiceWiring(grafana, _CREDENTIALS),
 }
 
 
 def connection_strings(credentials: MeshCredentials, deployed: Sequence[str]) -> dict[str, pulumi.Output[str]]:
     """Connection strings the backend uses on the mesh network, as secrets."""
     user = credentials.database_user
-    postgres, redis = CATALOG["postgres"].mesh_address(), CATALOG["redis"].mesh_address()
-    neo4j, rabbitmq = CATALOG["neo4j"].mesh_address("bolt"), CATALOG["rabbitmq"].mesh_address("amqp")
+    postgres, redis = CATALOG[POSTGRES].mesh_address(), CATALOG[REDIS].mesh_address()
+    neo4j, rabbitmq = CATALOG[NEO4J].mesh_address("bolt"), CATALOG[RABBITMQ].mesh_address("amqp")
     candidates = {
-        "postgres": pulumi.Output.concat("postgresql://", user, ":", credentials.postgres_password, f"@{postgres}/{DATABASE_NAME}"),
-        "redis": pulumi.Output.concat("redis://:", credentials.redis_password, f"@{redis}/0"),
-        "neo4j": pulumi.Output.concat("bolt://neo4j:", credentials.neo4j_password, f"@{neo4j}"),
-        "rabbitmq": pulumi.Output.concat("amqp://", user, ":", credentials.rabbitmq_password, f"@{rabbitmq}/{RABBITMQ_VHOST}"),
+        POSTGRES: pulumi.Output.concat("postgresql://", user, ":", credentials.postgres_password, f"@{postgres}/{DATABASE_NAME}"),
+        REDIS: pulumi.Output.concat("redis://:", credentials.redis_password, f"@{redis}/0"),
+        NEO4J: pulumi.Output.concat("bolt://neo4j:", credentials.neo4j_password, f"@{neo4j}"),
+        RABBITMQ: pulumi.Output.concat("amqp://", user, ":", credentials.rabbitmq_password, f"@{rabbitmq}/{RABBITMQ_VHOST}"),
     }
     return {name: pulumi.Output.secret(url) for name, url in candidates.items() if name in deployed}

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pulumi
 
+from components.catalog.names import CONSUL, CONSUL_ESM
 from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
@@ -45,7 +46,7 @@ def consul_esm(context: WiringContext) -> Wiring:
 
 
 DISCOVERY_WIRING: Mapping[str, ServiceWiring] = {
-    "consul": ServiceWiring(consul, frozenset({Need.CREDENTIALS})),
+    CONSUL: ServiceWiring(consul, frozenset({Need.CREDENTIALS})),
     # consul-esm runs the checks with its own token
-    "consul-esm": ServiceWiring(consul_esm, frozenset({Need.DISCOVERY})),
+    CONSUL_ESM: ServiceWiring(consul_esm, frozenset({Need.DISCOVERY})),
 }

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import pulumi
 
+from components.catalog.names import KONG
 from components.catalog.services import CATALOG
 from components.model.mesh import MeshConfig
 from components.plan.addresses import client_url
@@ -20,7 +21,6 @@ from components.render.kong import render_kong_yml
 from components.resources.credentials import MeshCredentials
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, upload
 
-KONG = "kong"
 KONG_YML_PATH = dict(CATALOG[KONG].env)["KONG_DECLARATIVE_CONFIG"]
 PROXY_PORT = CATALOG[KONG].port("proxy").internal
 ADMIN_PORT = CATALOG[KONG].port("admin").internal

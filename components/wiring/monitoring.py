@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
+from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER, PROMETHEUS
 from components.render.alert_rules import mesh_alert_rules, render_rules_yml
 from components.render.alertmanager import CONFIG_PATH as ALERTMANAGER_CONFIG_PATH
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
@@ -76,8 +77,8 @@ def consul_exporter(context: WiringContext) -> Wiring:
 _DISCOVERY = frozenset({Need.DISCOVERY})
 MONITORING_WIRING: Mapping[str, ServiceWiring] = {
     # Prometheus finds its targets in Consul (consul_sd_configs) with its token
-    "prometheus": ServiceWiring(prometheus, _DISCOVERY),
-    "alertmanager": ServiceWiring(alertmanager),
-    "blackbox-exporter": ServiceWiring(blackbox_exporter),
+    PROMETHEUS: ServiceWiring(prometheus, _DISCOVERY),
+    ALERTMANAGER: ServiceWiring(alertmanager),
+    BLACKBOX_EXPORTER: ServiceWiring(blackbox_exporter),
     "consul-exporter": ServiceWiring(consul_exporter, _DISCOVERY),
 }

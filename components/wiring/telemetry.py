@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from components.catalog.names import JAEGER, LOKI
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
     JAEGER_CONFIG_PATH,
@@ -34,7 +35,7 @@ def jaeger(context: WiringContext) -> Wiring:
 
 
 TELEMETRY_WIRING: Mapping[str, ServiceWiring] = {
-    "loki": ServiceWiring(loki),
+    LOKI: ServiceWiring(loki),
     "alloy": ServiceWiring(alloy),
-    "jaeger": ServiceWiring(jaeger),
+    JAEGER: ServiceWiring(jaeger),
 }
