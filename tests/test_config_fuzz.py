@@ -29,10 +29,7 @@ from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
 from components.offline.stack_file import load_stack_file
 from components.offline.synth import Capture, try_synthesize
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from tools import plan as plan_tool
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
@@ -253,13 +250,10 @@ def stack_text(config: dict[str, Any], written_twice: bool) -> str:
 
 
 def passes_every_check_before_registration(path: Path) -> bool:
-    """What the program checks before it registers anything (build_stack's first lines); False on a ConfigError."""
+    """What the program checks before it registers anything (build_stack's plan); False on a ConfigError."""
     try:
         stack_file = load_stack_file(path)
-        config = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys])
-        services = resolve_services(config)
-        mcp = resolve_mcp(config, services)
-        plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
+        plan_stack(parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys]))
     except ConfigError:
         return False
     return True

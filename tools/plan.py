@@ -16,7 +16,8 @@ from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
 from components.offline.pack_config import with_stack_port_ranges
 from components.offline.stack_file import load_stack_file
-from components.offline.synth import CONTAINER, Capture, Secret, synthesize
+from components.offline.synth import Capture, Secret, synthesize
+from components.offline.types import CONTAINER
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 
 
