@@ -8,6 +8,7 @@ issue found is planted once below and shown to fail the same check the healthy s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pulumi_consul as consul
@@ -16,8 +17,9 @@ import pytest
 
 from components.catalog import canonical
 from components.offline import lifecycle, provider_state
+from components.offline.blast_radius import EDITS, README_BEGIN, README_END, Edit, render_markdown
 from components.offline.lifecycle import Deployment, Plan
-from components.offline.synth import CONTAINER, Capture, synthesize, try_synthesize
+from components.offline.synth import CONTAINER, VOLUME, Capture, synthesize, try_synthesize
 from components.resources import container as container_module
 
 CONSUL_SERVICE = "consul:index/service:Service"
@@ -207,3 +209,55 @@ def test_a_cpu_limit_the_provider_reads_back_otherwise_is_a_config_error(config:
     capture, error = try_synthesize(config)
     assert error is not None and not capture.resources
     assert error.key == key and "every `pulumi up` would replace the container" in error.message
+
+
+# --- blast radius: what an everyday edit restarts ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_deployment() -> Deployment:
+    return lifecycle.deploy(synthesize({}))
+
+
+@pytest.fixture(scope="module")
+def measured(default_deployment: Deployment) -> dict[str, Plan]:
+    return {edit.what: edit.measure(None if edit.before else default_deployment) for edit in EDITS}
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[edit.what for edit in EDITS])
+def test_an_everyday_edit_touches_exactly_what_the_table_says(edit: Edit, measured: dict[str, Plan]) -> None:
+    plan = measured[edit.what]
+    found = {op: plan.names(op) for op in ("replace", "update", "create", "delete")}
+    assert found == {"replace": edit.replaced, "update": edit.updated, "create": edit.created, "delete": edit.deleted}, plan.summary()
+
+
+def _stateful_containers(deployment: Deployment) -> set[str]:
+    return {
+        deployed.name
+        for deployed in deployment.resources.values()
+        if deployed.type_ == CONTAINER and any(volume.get("volumeName") for volume in deployed.inputs.get("volumes") or [])
+    }
+
+
+def test_no_stateful_container_is_replaced_by_an_edit_that_does_not_concern_it(
+    measured: dict[str, Plan], default_deployment: Deployment
+) -> None:
+    stateful = _stateful_containers(default_deployment)
+    assert {"postgres", "redis", "rabbitmq", "consul", "neo4j", "prometheus", "mcp-orchestrator"} <= stateful
+    for edit in EDITS:
+        restarted = measured[edit.what].names("replace", CONTAINER) & stateful
+        assert restarted <= edit.concerns, f"{edit.what} restarts {sorted(restarted - edit.concerns)}"
+
+
+def test_a_data_volume_is_never_replaced_and_leaves_the_stack_only_retained(measured: dict[str, Plan]) -> None:
+    for edit in EDITS:
+        for change in measured[edit.what].changes:
+            if change.type_ == VOLUME:
+                assert change.op == "delete" and change.retained, f"{edit.what}: {change}"
+
+
+def test_the_readme_publishes_the_blast_radius_table() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert README_BEGIN in readme and README_END in readme
+    published = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip("\n") + "\n"
+    assert published == render_markdown(), "README's table is stale; replace it with:\n" + render_markdown()

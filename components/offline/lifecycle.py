@@ -9,6 +9,7 @@ create, update, replace or delete. `apply` gives the state after that update and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -55,8 +56,6 @@ def _fields(*names: str) -> frozenset[str]:
 
 
 def _dashboard_uid_changed(state: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
-    import json
-
     def uid(text: Any) -> Any:
         try:
             return json.loads(text).get("uid") if isinstance(text, str) else None
