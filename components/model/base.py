@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict
 
+from components.catalog.canonical import docker_cpus
+
 # A value that looks like a credential wherever it appears: URL userinfo (`scheme://user:pass@`), well-known token
 # prefixes (GitHub, GitLab, Slack, OpenAI-style `sk-`, AWS access keys, npm, Hugging Face), and long mixed runs.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@'\"]*@")
@@ -107,23 +109,25 @@ def check_image_reference(image: str) -> str:
     return image
 
 
-# Docker CPU limits (NanoCPUs): docker/cli opts/opts.go ParseCPUs refuses a value finer than 1e-9 ("value is too
-# precise"); moby daemon/daemon_unix.go sets a CFS period of 100 ms and quota = NanoCPUs * period, and the kernel
-# refuses a quota below 1 ms, so the smallest limit is 0.01 ("range of CPUs is from 0.01 to <n>.00").
+# Docker's CPU bounds: moby daemon/daemon_unix.go sets a CFS period of 100 ms and quota = NanoCPUs * period, and
+# the kernel refuses a quota below 1 ms, so the smallest limit is 0.01 ("range of CPUs is from 0.01 to <n>.00");
+# docker/cli opts/opts.go ParseCPUs refuses a value finer than 1e-9 (checked, with the provider's read-back, by docker_cpus).
 DOCKER_MIN_CPUS = Decimal("0.01")
 
 
-def check_cpus(value: float) -> float:
+def check_cpus(value: float | None) -> float | None:
+    """A CPU limit Docker takes and pulumi-docker reads back as the same number (else every `up` replaces the container)."""
+    if value is None:
+        return None
     try:
         exact = Decimal(repr(value))
     except InvalidOperation:
         raise ValueError(f"{value} is not a number of CPUs") from None
     if not exact.is_finite():
         raise ValueError(f"{value} is not a finite number of CPUs")
+    docker_cpus(value)
     if exact < DOCKER_MIN_CPUS:
         raise ValueError(f"{value} is below Docker's smallest CPU limit of {DOCKER_MIN_CPUS} (a 1 ms quota in a 100 ms period)")
-    if exact != exact.quantize(Decimal("1e-9")):
-        raise ValueError(f"{value} is too precise for Docker (at most 9 decimal places: NanoCPUs)")
     return value
 
 

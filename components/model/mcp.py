@@ -85,8 +85,8 @@ class McpServerConfig(Strict):
 
     @field_validator("cpus")
     @classmethod
-    def _cpus_docker_accepts(cls, cpus: float | None) -> float | None:
-        return None if cpus is None else check_cpus(cpus)
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("package")
     @classmethod
@@ -128,15 +128,15 @@ class McpOrchestratorConfig(Strict):
             raise ValueError(f"{host!r} is the plaintext Docker port; the orchestrator speaks TLS only")
         return host
 
-    @field_validator("cpus")
-    @classmethod
-    def _cpus_docker_accepts(cls, cpus: float) -> float:
-        return check_cpus(cpus)
-
     @field_validator("host_port")
     @classmethod
     def _is_tcp_port(cls, port: int) -> int:
         return check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod

@@ -49,8 +49,8 @@ class ServiceOverride(Strict):
 
     @field_validator("cpus")
     @classmethod
-    def _cpus_docker_accepts(cls, cpus: float | None) -> float | None:
-        return None if cpus is None else check_cpus(cpus)
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("host_ports")
     @classmethod
