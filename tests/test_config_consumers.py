@@ -108,11 +108,31 @@ def test_a_host_port_taken_by_a_service_and_the_default_orchestrator_port_is_bla
     )
 
 
-def test_disabling_consul_is_one_config_error_not_policy_violations():
-    capture, error = try_synthesize({"services": {name: {"enabled": False} for name in ("consul", "consul-esm", "consul-exporter")}})
-    assert isinstance(error, ConfigError) and error.key == "mesh:services.consul.enabled"
-    assert "registers in Consul" in error.message
-    assert capture.resources == []
+NO_CONSUL = "config:\n  mesh:services:\n" + "".join(
+    f"    {name}: {{enabled: false}}\n" for name in ("consul", "consul-esm", "consul-exporter")
+)
+
+
+def test_disabling_consul_is_one_config_error_not_a_policy_violation_per_container(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.noconsul.yaml"
+    stack_file.write_text(NO_CONSUL)
+    code = plan_tool.main(["--config", str(stack_file), "--out", str(tmp_path / "build")])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.splitlines() == [
+        "error: mesh:services.consul.enabled: the policy pack's registered-in-consul requires every container to be registered "
+        "in Consul; keep Consul, or set registered-in-consul to disabled in the pack config"
+    ]
+    assert not (tmp_path / "build").exists()
+
+
+def test_a_stack_without_consul_passes_when_the_pack_config_disables_registration(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.noconsul.yaml"
+    stack_file.write_text(NO_CONSUL)
+    pack = tmp_path / "policy.json"
+    pack.write_text(json.dumps({"registered-in-consul": "disabled"}))
+    code = plan_tool.main(["--config", str(stack_file), "--out", str(tmp_path / "build"), "--policy-config", str(pack)])
+    assert code == 0 and "policy pack: no violations" in capsys.readouterr().out
 
 
 MOVED_RANGE = """\

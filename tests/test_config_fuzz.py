@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from components.catalog.services import CATALOG
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
+from components.offline.pack_config import pack_config_for_stack
 from components.offline.stack_file import load_stack_file
 from components.offline.synth import Capture, try_synthesize
 from components.plan.stack import plan_stack
@@ -250,10 +251,12 @@ def stack_text(config: dict[str, Any], written_twice: bool) -> str:
 
 
 def passes_every_check_before_registration(path: Path) -> bool:
-    """What the program checks before it registers anything (build_stack's plan); False on a ConfigError."""
+    """What make plan checks before anything is registered (the pack's config, build_stack's plan); False on a ConfigError."""
     try:
         stack_file = load_stack_file(path)
-        plan_stack(parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys]))
+        config = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys])
+        pack_config_for_stack({}, config, "the default pack config")
+        plan_stack(config)
     except ConfigError:
         return False
     return True

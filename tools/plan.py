@@ -14,7 +14,7 @@ from pathlib import Path
 
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
-from components.offline.pack_config import with_stack_port_ranges
+from components.offline.pack_config import pack_config_for_stack
 from components.offline.stack_file import load_stack_file
 from components.offline.synth import Capture, Secret, synthesize
 from components.offline.types import CONTAINER
@@ -88,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         stack_file = load_stack_file(args.config)
         for duplicate in stack_file.duplicates:
             print(duplicate.warning(args.config), file=sys.stderr)
-        capture = synthesize(stack_file.values, stack=args.config.stem.removeprefix("Pulumi."), secret_keys=stack_file.secret_keys)
         # the pack judges host ports by the ranges this stack sets (mesh:portRanges), as `make preview`/`make up` do
-        port_ranges = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys]).port_ranges
-        pack_config = with_stack_port_ranges(load_pack_config(args.policy_config), port_ranges, str(args.policy_config))
+        config = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys])
+        pack_config = pack_config_for_stack(load_pack_config(args.policy_config), config, str(args.policy_config))
+        capture = synthesize(stack_file.values, stack=args.config.stem.removeprefix("Pulumi."), secret_keys=stack_file.secret_keys)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
-from components.offline.pack_config import stack_port_ranges, with_stack_port_ranges
+from components.offline.pack_config import pack_config_for_stack, stack_config
 from components.offline.stack_file import load_stack_file
 from policies.offline import load_pack_config
 
@@ -26,10 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.stack_file is not None:
             stack_file = load_stack_file(args.stack_file)
-            ranges = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys]).port_ranges
+            config = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys])
         else:
-            ranges = stack_port_ranges(sys.stdin.read())
-        pack_config = with_stack_port_ranges(load_pack_config(args.policy_config), ranges, str(args.policy_config))
+            config = stack_config(sys.stdin.read())
+        pack_config = pack_config_for_stack(load_pack_config(args.policy_config), config, str(args.policy_config))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

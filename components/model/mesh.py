@@ -129,6 +129,8 @@ ConfigPath = tuple[str | int, ...]
 SECRET_SETTINGS: tuple[ConfigPath, ...] = (("monitoring", "alerting"), ("mcpServers", "*", "env"))
 
 _SHOWN_VALUE_MAX = 60
+# validators quote the value (repr); a value shown unquoted is replaced only from this length on
+_BARE_SECRET_MIN = 8
 
 
 def _under(path: Sequence[str | int], prefix: Sequence[str | int]) -> bool:
@@ -208,7 +210,9 @@ def _describe(error: Mapping[str, Any], *, secret: bool) -> str:
     if kind == "value_error":
         message = str(error["msg"]).removeprefix("Value error, ")
         if secret and isinstance(given, str) and given:
-            message = message.replace(repr(given), "<secret>").replace(given, "<secret>")
+            message = message.replace(repr(given), "<secret>")
+            if len(given) >= _BARE_SECRET_MIN:  # a shorter one would also match ordinary words of the message
+                message = message.replace(given, "<secret>")
         elif secret:
             message = "is not valid (the value is not shown: it may hold a secret)"
         return message

@@ -32,9 +32,6 @@ class DeployedService:
         return [self.name] + [f"{self.name}-{n}" for n in range(2, self.replicas + 1)]
 
 
-DISCOVERY = "consul"
-
-
 def _key(service: str, field: str) -> str:
     return f"{CONFIG_NAMESPACE}:services.{service}.{field}"
 
@@ -119,12 +116,6 @@ def _check_collisions(services: list[DeployedService]) -> None:
 
 def _check_dependencies(services: list[DeployedService]) -> None:
     names = {service.name for service in services}
-    if DISCOVERY not in names and services:
-        # every container registers in Consul: discovery, Prometheus's targets and the policy pack all start there
-        raise ConfigError(
-            _key(DISCOVERY, "enabled"),
-            f"every service of the mesh registers in Consul ({len(services)} enabled); it cannot be disabled",
-        )
     for service in services:
         for needed in service.spec.needs:
             if needed not in names:
