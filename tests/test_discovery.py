@@ -516,3 +516,24 @@ def test_the_consul_healthcheck_passes_only_once_a_leader_is_elected(plan, statu
         assert script != test[1]
         result = subprocess.run(["sh", "-c", script], timeout=10, capture_output=True)
     assert (result.returncode == 0) is healthy
+
+
+def test_consul_esm_has_no_fixed_instance_id_so_a_replacement_is_never_refused(plan):
+    # consul-esm v0.10.0 exits when the catalog still holds its instance id (agent.go registerCatalog); a killed or
+    # replaced instance leaves it behind. Unset, the id is a new UUID at every start, which the prefix ACL covers.
+    config = json.loads(plan.rendered_files["consul-esm/consul-esm.json"])
+    assert "instance_id" not in config
+    policy = next(p for p in plan.all(ACL_POLICY) if p.plain["name"] == "consul-esm")
+    assert ("node_prefix", "consul-esm-agents:", "write") in rules(policy)
+    esm = container_for(plan, "consul-esm").plain
+    # a clean stop deregisters it (main.go handleSignals -> agent.go Run)
+    assert esm["stopSignal"] == "SIGTERM" and esm["destroyGraceSeconds"] > 0
+
+
+def test_consul_esm_may_read_the_consul_service_for_its_version_check():
+    # VerifyConsulCompatibility lists the servers' `consul` service (agent.go); without read the ACL hides them
+    alone = esm_policy("mesh-host", ["redis"])
+    assert ("service", "consul", "read") in {(r.resource, r.segment, r.policy) for r in alone.rules}
+    with_consul = esm_policy("mesh-host", ["redis", "consul"])
+    consul_rules = {r.policy for r in with_consul.rules if (r.resource, r.segment) == ("service", "consul")}
+    assert consul_rules == {"write"}

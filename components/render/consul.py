@@ -22,6 +22,8 @@ CONSUL_AGENT_CONFIG_PATH = "/consul/config/mesh.json"
 """The official image's entrypoint starts `consul agent -config-dir=/consul/config`, so this file is loaded."""
 CONSUL_DATA_DIR = "/consul/data"
 CONSUL_NODE_NAME = "consul-server"
+CONSUL_SERVICE_NAME = "consul"
+"""The service every Consul server registers itself under (with its version in the service meta)."""
 
 ESM_CONFIG_PATH = "/etc/consul-esm.json"
 ESM_METRICS_PORT = 8080
@@ -30,8 +32,6 @@ ESM_COORDINATION_SERVICE = "consul-esm-agents"
 """The service name consul-esm registers *itself* under to share out the work. It must differ from every
 service this stack registers: each healthy instance of it is handed a share of the external nodes, so a
 registration of ours under the same name would be given the checks and nobody would run them."""
-ESM_INSTANCE_ID = "consul-esm"
-"""Stable across restarts, so a restarted consul-esm takes over its own registration instead of adding one."""
 
 EXTERNAL_NODE_NAME = "mesh-host"
 """The catalog node every service of the mesh is registered on (consul-esm checks the services of external nodes)."""
@@ -95,7 +95,9 @@ class EsmConfig:
     client_address: str = f"0.0.0.0:{ESM_METRICS_PORT}"
     """Where /metrics listens: every interface of the container, so the mesh network reaches it."""
     consul_service: str = ESM_COORDINATION_SERVICE
-    instance_id: str = ESM_INSTANCE_ID
+    # no `instance_id`: consul-esm v0.10.0 refuses to start while the catalog still holds its id (agent.go
+    # registerCatalog -> alreadyExistsError -> main.go exits), which a killed or replaced instance leaves behind; its
+    # default is a fresh UUID per start, the ACL below is prefix-based, and the leader hands work only to passing instances
     kv_path: str = ESM_KV_PATH
     prometheus_retention_time: str = "60s"
     """consul-esm serves /metrics only when this is at least 1s."""
@@ -109,7 +111,6 @@ def render_esm_config(config: EsmConfig) -> str:
     document = {
         "log_level": "INFO",
         "enable_agentless": True,
-        "instance_id": config.instance_id,
         "consul_service": config.consul_service,
         "consul_kv_path": config.kv_path,
         "external_node_meta": {"external-node": EXTERNAL_NODE_META["external-node"]},
@@ -152,7 +153,8 @@ class AclPolicy:
 
 def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = ESM_KV_PATH) -> AclPolicy:
     """consul-esm's rights, the README's fine-grained policy: write only the external node, the services on it,
-    its KV prefix and its own catalog entries (agentless: node `<consul_service>:<instance_id>:node`)."""
+    its KV prefix and its own catalog entries (agentless: node `<consul_service>:<instance_id>:node`, a new
+    instance id at every start), and read the servers' `consul` service for its version check."""
     own_prefix = f"{ESM_COORDINATION_SERVICE}:"
     rules = [
         AclRule("agent", CONSUL_NODE_NAME, "read"),  # version compatibility check
@@ -166,7 +168,11 @@ def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = 
         AclRule("service", ESM_COORDINATION_SERVICE, "write"),
     ]
     # updating a service's check status needs write on that service
-    rules += [AclRule("service", name, "write") for name in sorted(set(service_names))]
+    names = sorted(set(service_names))
+    rules += [AclRule("service", name, "write") for name in names]
+    if CONSUL_SERVICE_NAME not in names:
+        # its start-up version check lists the servers' `consul` service (agent.go VerifyConsulCompatibility)
+        rules.append(AclRule("service", CONSUL_SERVICE_NAME, "read"))
     return AclPolicy("consul-esm", "consul-esm: run the checks of the external node's services", tuple(rules))
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import pulumi
 from components.model.mesh import parse_mesh_config, strip_namespace
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import plan_gateway
+from components.plan.host import check_cpus_fit
 from components.plan.mcp import mcp_endpoints, resolve_mcp
 from components.plan.services import resolve_services
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
@@ -35,11 +37,30 @@ class StackResult:
     """Every config file the stack renders, by its path under build/."""
 
 
-def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
-    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
+def local_docker_cpus() -> int | None:
+    """The CPUs Docker can hand a container when the Docker host is this machine (a local socket); None otherwise.
+
+    The provider talks to `docker:host`, else `DOCKER_HOST`, else the local socket. Docker counts the CPUs this
+    process may run on (Go's runtime.NumCPU), which is what `sched_getaffinity` says.
+    """
+    host = pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or ""
+    if host and not host.startswith(("unix://", "npipe://")):
+        return None
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def build_stack(raw_config: Mapping[str, Any], host_cpus: int | None = None) -> StackResult:
+    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh.
+
+    `host_cpus`: the Docker host's CPU count when it is known (`local_docker_cpus()` under `pulumi up`); offline
+    synthesis leaves it unknown, so the result does not depend on the machine it runs on.
+    """
     config = parse_mesh_config(raw_config)
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
+    check_cpus_fit(services, mcp, host_cpus)
     # the gateway routes what the mesh will register: host services and MCP servers alike
     plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
 
