@@ -16,17 +16,13 @@ import yaml
 
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
-from components.offline.synth import CONTAINER, Capture, Secret
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
+from components.offline.synth import Capture, Secret
+from components.offline.types import CONTAINER, RANDOM_PASSWORD
+from components.plan.stack import plan_stack
 from components.render.kong import parse_kong_yml
 from components.wiring.gateway import KONG_YML_PATH
 from tests.gateway_fixtures import deck_validate, with_backend
 from tests.queries import host_containers, listening_ports
-
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @pytest.fixture(scope="module")
@@ -198,10 +194,7 @@ def test_kong_re_resolves_a_replaced_target_within_one_breaker_probe_interval(pl
     # Docker's DNS answers with a 600 s TTL; Kong would keep a replaced container's old IP that long (503s)
     envs = dict(str(env).split("=", 1) for env in plan.one(CONTAINER, "kong").plain["envs"])
     ttl = int(envs["KONG_DNS_VALID_TTL"])
-    config = parse_mesh_config({})
-    services = resolve_services(config)
-    endpoints = service_endpoints(services) + mcp_endpoints(resolve_mcp(config, services))
-    probe_intervals = [service.breaker.probe_interval_s for service in plan_gateway(config, endpoints).services]
+    probe_intervals = [service.breaker.probe_interval_s for service in plan_stack(parse_mesh_config({})).gateway.services]
     assert 1 <= ttl <= min(probe_intervals)
 
 

@@ -22,11 +22,10 @@ from components.catalog.services import CATALOG
 from components.offline import lifecycle, provider_state
 from components.offline.blast_radius import EDITS, README_BEGIN, README_END, Edit, render_markdown
 from components.offline.lifecycle import Deployment, Plan
-from components.offline.synth import CONTAINER, VOLUME, Capture, synthesize, try_synthesize
+from components.offline.synth import Capture, synthesize, try_synthesize
+from components.offline.types import CONSUL_SERVICE, CONTAINER, VOLUME
 from components.render.consul import CONSUL_AGENT_CONFIG_PATH
 from components.resources import container as container_module
-
-CONSUL_SERVICE = "consul:index/service:Service"
 
 UNUSUAL_BUT_VALID: dict[str, dict[str, Any]] = {
     "default": {},

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from components.offline.provider_state import uuid_of
-from components.offline.synth import CONTAINER, Capture
-
-ACL_TOKEN = "consul:index/aclToken:AclToken"
+from components.offline.synth import Capture
+from components.offline.types import ACL_TOKEN, CONTAINER
 
 
 def uploads(capture: Capture, service: str) -> dict[str, str]:

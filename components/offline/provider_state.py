@@ -20,16 +20,25 @@ from fractions import Fraction
 from typing import Any
 
 from components.catalog.canonical import docker_cpus_text, nano_cpus
-
-CONTAINER = "docker:index/container:Container"
-VOLUME = "docker:index/volume:Volume"
-NETWORK = "docker:index/network:Network"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-IMAGE = "docker:index/image:Image"
-CONSUL_SERVICE = "consul:index/service:Service"
-CONSUL_ACL_TOKEN = "consul:index/aclToken:AclToken"
-GRAFANA_DASHBOARD = "grafana:oss/dashboard:Dashboard"
-GRAFANA_DATASOURCE = "grafana:oss/dataSource:DataSource"
+from components.offline.types import (
+    ACL_TOKEN,
+    CONSUL_SERVICE,
+    CONTAINER,
+    GRAFANA_DASHBOARD,
+    GRAFANA_DATASOURCE,
+    IMAGE,
+    NETWORK,
+    RANDOM_BYTES,
+    RANDOM_PASSWORD,
+    RANDOM_STRING,
+    RANDOM_UUID,
+    REMOTE_IMAGE,
+    TLS_CERT_REQUEST,
+    TLS_LOCALLY_SIGNED_CERT,
+    TLS_PRIVATE_KEY,
+    TLS_SELF_SIGNED_CERT,
+    VOLUME,
+)
 
 DOCKER_SRC = "kreuzwerker/terraform-provider-docker@v4.5.0 internal/provider/"
 CONSUL_SRC = "hashicorp/terraform-provider-consul@v2.23.0 consul/"
@@ -389,7 +398,7 @@ STATE_TABLE: tuple[StateRow, ...] = (
         _consul_checks,
     ),
     StateRow(CONSUL_SERVICE, "datacenter/serviceId", "computed", CONSUL_SRC + "resource_consul_service.go", _consul_service_outputs),
-    StateRow(CONSUL_ACL_TOKEN, "accessorId", "a generated UUID", CONSUL_SRC + "resource_consul_acl_token.go", _acl_token),
+    StateRow(ACL_TOKEN, "accessorId", "a generated UUID", CONSUL_SRC + "resource_consul_acl_token.go", _acl_token),
     StateRow(
         GRAFANA_DASHBOARD,
         "configJson",
@@ -405,34 +414,32 @@ STATE_TABLE: tuple[StateRow, ...] = (
         _datasource,
     ),
     StateRow(
-        "random:index/randomPassword:RandomPassword",
+        RANDOM_PASSWORD,
         "result/bcryptHash",
         "generated",
         RANDOM_SRC + "resource_password.go",
         _random_password,
     ),
-    StateRow("random:index/randomBytes:RandomBytes", "hex/base64", "generated", RANDOM_SRC + "resource_bytes.go", _random_bytes),
-    StateRow("random:index/randomString:RandomString", "result", "generated", RANDOM_SRC + "resource_string.go", _random_string),
-    StateRow("random:index/randomUuid:RandomUuid", "result", "generated", RANDOM_SRC + "resource_uuid.go", _random_uuid),
+    StateRow(RANDOM_BYTES, "hex/base64", "generated", RANDOM_SRC + "resource_bytes.go", _random_bytes),
+    StateRow(RANDOM_STRING, "result", "generated", RANDOM_SRC + "resource_string.go", _random_string),
+    StateRow(RANDOM_UUID, "result", "generated", RANDOM_SRC + "resource_uuid.go", _random_uuid),
+    StateRow(TLS_PRIVATE_KEY, "privateKeyPem/publicKeyPem", "generated", TLS_SRC + "resource_private_key.go", _private_key),
     StateRow(
-        "tls:index/privateKey:PrivateKey", "privateKeyPem/publicKeyPem", "generated", TLS_SRC + "resource_private_key.go", _private_key
-    ),
-    StateRow(
-        "tls:index/selfSignedCert:SelfSignedCert",
+        TLS_SELF_SIGNED_CERT,
         "certPem",
         "generated",
         TLS_SRC + "resource_self_signed_cert.go",
         _cert("CERTIFICATE", "certPem"),
     ),
     StateRow(
-        "tls:index/locallySignedCert:LocallySignedCert",
+        TLS_LOCALLY_SIGNED_CERT,
         "certPem",
         "generated",
         TLS_SRC + "resource_locally_signed_cert.go",
         _cert("CERTIFICATE", "certPem"),
     ),
     StateRow(
-        "tls:index/certRequest:CertRequest",
+        TLS_CERT_REQUEST,
         "certRequestPem",
         "generated",
         TLS_SRC + "resource_cert_request.go",

@@ -13,11 +13,7 @@ from typing import Any
 import pulumi
 
 from components.model.mesh import parse_mesh_config, strip_namespace
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.host import check_cpus_fit
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -57,20 +53,14 @@ def build_stack(raw_config: Mapping[str, Any], host_cpus: int | None = None) -> 
     `host_cpus`: the Docker host's CPU count when it is known (`local_docker_cpus()` under `pulumi up`); offline
     synthesis leaves it unknown, so the result does not depend on the machine it runs on.
     """
-    config = parse_mesh_config(raw_config)
-    services = resolve_services(config)
-    mcp = resolve_mcp(config, services)
-    check_cpus_fit(services, mcp, host_cpus)
-    # the gateway routes what the mesh will register: host services and MCP servers alike
-    plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
-
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
+    plan = plan_stack(parse_mesh_config(raw_config), host_cpus)
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
     outputs = {
         "accessPoints": mesh.access_points,
-        "services": [service.name for service in services],
+        "services": list(plan.service_names),
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
         "mcpServers": mesh.mcp_urls,
-        "mcpDockerHost": mcp.orchestrator.docker_host,
+        "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
