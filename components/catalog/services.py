@@ -252,7 +252,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 8500, "/v1/status/leader"),
             metrics=Metrics(8500, "/v1/agent/metrics?format=prometheus"),
             volumes=(DataVolume("data", "/consul/data"),),
-            # server, UI, ACLs and telemetry come from the rendered /consul/config/mesh.json (consul_config.py)
+            # server, UI, ACLs and telemetry come from the rendered /consul/config/mesh.json (render/consul.py); the
+            # wiring wraps this in a script that also gives the agent its token (render_consul_start_script)
             command=("agent",),
             hostname="consul",
             # closes Raft and its BoltDB cleanly (the node name is fixed in the rendered config: consul-server)

@@ -8,6 +8,7 @@ consul-esm's README and its `HumanConfig`, which rejects unknown keys).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -83,6 +84,47 @@ def render_consul_agent_config(config: ConsulAgentConfig) -> str:
         "telemetry": {"prometheus_retention_time": config.prometheus_retention_time, "disable_hostname": True},
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
+    """The server container's command: the image's own start, then, once a leader exists, an agent token with the
+    server's node identity (so its anti-entropy and coordinate updates stop being "blocked by ACLs").
+
+    pulumi_consul cannot create a token with a known secret, and the server must run before any token exists, so
+    the container sets it itself, once per data directory: `enable_token_persistence` keeps it in
+    `acl-tokens.json` on the volume. The management token is read from the rendered config already in the
+    container. TERM/INT are passed on to the agent and its exit status is the container's.
+    """
+    create = shlex.join(
+        [
+            "consul", "acl", "token", "create", "-description", f"{node_name} agent token (node identity)",
+            "-node-identity", f"{node_name}:{datacenter}", "-format", "json",
+        ]
+    )  # fmt: skip
+    return f"""set -u
+docker-entrypoint.sh agent &
+agent=$!
+stopping=0
+trap 'stopping=1; kill -TERM "$agent" 2>/dev/null' TERM INT
+CONSUL_HTTP_TOKEN=$(sed -n 's/^ *"initial_management": "\\([^"]*\\)".*/\\1/p' {shlex.quote(CONSUL_AGENT_CONFIG_PATH)})
+export CONSUL_HTTP_TOKEN
+until curl -fsS http://127.0.0.1:{CONSUL_HTTP_PORT}/v1/status/leader 2>/dev/null | grep -q ':8300'; do
+  kill -0 "$agent" 2>/dev/null || break
+  sleep 1
+done
+if kill -0 "$agent" 2>/dev/null && ! grep -qs '"agent"' "${{CONSUL_DATA_DIR:-{CONSUL_DATA_DIR}}}/acl-tokens.json"; then
+  secret=$({create} | sed -n 's/^ *"SecretID": "\\([^"]*\\)".*/\\1/p')
+  [ -n "$secret" ] && consul acl set-agent-token agent "$secret"
+fi
+unset CONSUL_HTTP_TOKEN
+wait "$agent"
+status=$?
+if [ "$stopping" = 1 ]; then
+  wait "$agent"
+  status=$?
+fi
+exit "$status"
+"""
 
 
 @dataclass(frozen=True)
