@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from components.catalog import names
-from components.catalog.services import CATALOG
+from components.catalog.services import CATALOG, Check, DataVolume, Metrics, Port, ServiceSpec, http_probe
+from components.model.mesh import parse_mesh_config
+from components.offline.assertions import Match
+from components.offline.resource_count import expected_resources
+from components.offline.synth import Capture
+from components.offline.types import CONSUL_SERVICE, CONTAINER, VOLUME
+from components.plan.stack import plan_stack
+from components.render.service_docs import render_services_md
 
 COMPONENTS = Path(names.__file__).resolve().parent.parent
 # integer literals that equal a catalog port but mean something else
@@ -93,3 +103,34 @@ def test_no_internal_port_is_repeated_as_a_literal_outside_the_catalog(tmp_path:
     (tmp_path / "render").mkdir()
     (tmp_path / "render" / "redis.py").write_text("PORT = 6379\n")
     assert port_literals(tmp_path, internal) == ["render/redis.py:1 6379"]
+
+
+def test_a_new_service_is_one_catalog_entry(synth: Callable[..., Capture], monkeypatch: pytest.MonkeyPatch) -> None:
+    # an HTTP service with metrics and a volume, and nothing anywhere else: Prometheus finds it through its Consul tag
+    echo = ServiceSpec(
+        name="echo",
+        kind="core",
+        category="core",
+        image="hashicorp/http-echo:1.0.0",
+        ports=(Port(5678, 10050),),
+        probe=http_probe("wget", 5678, "/"),
+        check=Check("http", 5678, "/"),
+        metrics=Metrics(5678),
+        volumes=(DataVolume("data", "/data"),),
+    )
+    monkeypatch.setitem(CATALOG, "echo", echo)
+    capture = synth()
+    container = capture.has_resource_properties(
+        CONTAINER, {"image": Match.any_value(), "ports": [{"internal": 5678, "external": 10050}]}, name="echo"
+    )
+    assert container.label("mesh.service") == "echo"
+    capture.has_resource_properties(VOLUME, {"name": "sutazai-echo-data"})
+    capture.has_resource_properties(
+        CONSUL_SERVICE, {"name": "echo", "address": "echo", "port": 5678, "checks": [{"http": "http://echo:5678/"}], "tags": ["metrics"]}
+    )
+    assert capture.outputs["accessPoints"]["echo"] == "http://127.0.0.1:10050"
+    assert "echo" in capture.outputs["services"]
+    # the bench's count follows without a literal to bump
+    assert len(capture.resources) == expected_resources(plan_stack(parse_mesh_config({})))
+    # and the service reference shows it after `make docs`
+    assert "| echo | core | core | `hashicorp/http-echo:1.0.0` |" in render_services_md()
