@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-live bench lint venv prerequisites stack docs
+.PHONY: help up preview destroy plan verify test test-live fuzz bench lint venv prerequisites stack pack-config docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,11 +50,17 @@ stack: $(VENV)/.runtime prerequisites
 	@test -s $(PASSPHRASE_FILE) || { umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(PASSPHRASE_FILE); }
 	@pulumi stack select $(STACK) --create --non-interactive >/dev/null
 
-up: stack ## Deploy (or update) the mesh on the local Docker engine, no prompts
-	pulumi up --yes --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+# the pack's config for this stack: POLICY_CONFIG (if given) with the stack's mesh:portRanges, the one source of the ranges
+PACK_CONFIG := build/policy-pack-config.$(STACK).json
+pack-config: stack
+	@mkdir -p build
+	@set -o pipefail; pulumi config --json --stack $(STACK) | $(PY) -m tools.policy_config $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG)) > $(PACK_CONFIG)
 
-preview: stack ## Show what `make up` would change, with the policy pack (POLICY_CONFIG=file.json to configure it)
-	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies $(if $(POLICY_CONFIG),--policy-pack-config $(POLICY_CONFIG))
+up: pack-config ## Deploy (or update) the mesh on the local Docker engine, no prompts
+	pulumi up --yes --non-interactive --stack $(STACK) --policy-pack policies --policy-pack-config $(PACK_CONFIG)
+
+preview: pack-config ## Show what `make up` would change, with the policy pack (POLICY_CONFIG=file.json to configure it)
+	pulumi preview --non-interactive --stack $(STACK) --policy-pack policies --policy-pack-config $(PACK_CONFIG)
 
 destroy: stack ## Remove the mesh's containers and networks (data volumes are retained)
 	pulumi destroy --yes --non-interactive --stack $(STACK)
@@ -70,6 +76,9 @@ test: venv ## Run the test suite (mocks, policy pack, real-tool checks); records
 
 test-live: venv ## Day 1 and day 2 on this machine's Docker (Automation API): up, verify, no-change preview/refresh, an edit, replace, destroy + up
 	MESH_LIVE=1 $(PY) -m pytest tests/integration -p no:cacheprovider -rs
+
+fuzz: venv ## A long run of the stack-file fuzz test (FUZZ_EXAMPLES cases, default 2000)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -p no:cacheprovider tests/test_config_fuzz.py
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench

@@ -51,9 +51,11 @@ def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing
     assert capture.resources == []
 
 
-def test_a_port_collision_names_both_services_and_blames_the_key_the_user_set():
+def test_a_port_collision_names_both_keys_the_user_set_first():
     _, error = try_synthesize({"services": {"postgres": {"hostPorts": [10001]}}})
-    assert str(error) == "mesh:services.postgres.hostPorts[0]: host port 10001 is used by both postgres and redis"
+    assert str(error) == (
+        "mesh:services.postgres.hostPorts[0]: host port 10001 is used by both postgres and redis (mesh:services.redis.hostPorts[0])"
+    )
 
 
 def test_defaults_reproduce_the_documented_port_ranges():

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_main_under_mocks(config: dict[str, str]) -> RecordingMonitor:
     monitor = RecordingMonitor(MeshMocks())
     settings.ROOT.set(None)
-    set_all_config(config)
+    set_all_config(config, [])  # the language host always sets the secret keys; none here
     mocks.set_mocks(monitor.mocks, project="service-mesh", stack="dev", preview=True, monitor=monitor)
 
     def program() -> None:
@@ -69,7 +69,7 @@ def test_make_plan_on_a_port_collision_exits_non_zero_with_one_line_naming_both_
     result = run_plan("--config", str(config), "--out", str(tmp_path / "build"))
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "error: mesh:services.redis.hostPorts[0]: host port 10000 is used by both redis and postgres"
+        "error: mesh:services.redis.hostPorts[0]: host port 10000 is used by both redis and postgres (mesh:services.postgres.hostPorts[0])"
     ]
     assert not (tmp_path / "build").exists()
 

@@ -269,7 +269,8 @@ def bad(raw, *, mcp: bool = True) -> str:
         ),
         pytest.param(
             {"gateway": {"corsOrigins": ["localhost:3000"]}},
-            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin (e.g. http://localhost:3000, or *)",
+            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin: scheme://host[:port] with no path "
+            "(e.g. http://localhost:3000), or *",
             id="bad-cors-origin",
         ),
         pytest.param(

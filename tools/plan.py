@@ -13,7 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 from components.model.base import ConfigError
-from components.offline.stack_file import read_stack_file
+from components.model.mesh import parse_mesh_config
+from components.offline.pack_config import pack_config_for_stack
+from components.offline.stack_file import load_stack_file
 from components.offline.synth import Capture, Secret, synthesize
 from components.offline.types import CONTAINER
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
@@ -83,15 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-config", type=Path, default=None, help="policy pack config JSON (as for --policy-pack-config)")
     args = parser.parse_args(argv)
     try:
-        raw_config, secret_keys = read_stack_file(args.config)
-        capture = synthesize(raw_config, stack=args.config.stem.removeprefix("Pulumi."), secret_keys=secret_keys)
+        stack_file = load_stack_file(args.config)
+        for duplicate in stack_file.duplicates:
+            print(duplicate.warning(args.config), file=sys.stderr)
+        # the pack judges host ports by the ranges this stack sets (mesh:portRanges), as `make preview`/`make up` do
+        config = parse_mesh_config(stack_file.values, [(key,) for key in stack_file.secret_keys])
+        pack_config = pack_config_for_stack(load_pack_config(args.policy_config), config, str(args.policy_config))
+        capture = synthesize(stack_file.values, stack=args.config.stem.removeprefix("Pulumi."), secret_keys=stack_file.secret_keys)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print_plan(capture)
     written = write_build(capture, args.out)
     print(f"wrote {len(written)} files under {args.out}/")
-    violations = evaluate(capture, load_pack_config(args.policy_config))
+    violations = evaluate(capture, pack_config)
     print_verdicts(violations)
     return 1 if blocking(violations) else 0
 

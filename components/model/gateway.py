@@ -6,6 +6,7 @@ services, instances, duplicate paths) happen in `components/plan/gateway.py`. Pu
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -61,10 +62,28 @@ def _path(path: str) -> str:
     return path
 
 
+# An origin is scheme://host[:port] and nothing more (RFC 6454): what a browser sends in `Origin`. Kong's cors plugin
+# (kong/plugins/cors/handler.lua) sends a single configured origin verbatim as Access-Control-Allow-Origin, which the
+# browser compares exactly, and reduces several to scheme://host:port (normalize_origin): a path never matches.
+_ORIGIN = re.compile(r"https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::[0-9]{1,5})?")
+
+
 def _origin(origin: str) -> str:
-    if origin != "*" and not origin.startswith(("http://", "https://")):
-        raise ValueError(f"{origin!r} is not an origin (e.g. http://localhost:3000, or *)")
+    if origin != "*" and not _ORIGIN.fullmatch(origin):
+        raise ValueError(f"{origin!r} is not an origin: scheme://host[:port] with no path (e.g. http://localhost:3000), or *")
     return origin
+
+
+# Kong's host names (kong/tools/ip.lua check_hostname, used by the route `hosts` validator): letters, digits,
+# '-', '.', '_'; no label ends with '-'; no empty label except a final dot.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _ui_domain(domain: str) -> str:
+    labels = domain.split(".")
+    if not _HOST_NAME.fullmatch(domain) or any(label.endswith("-") for label in labels) or any(label == "" for label in labels[:-1]):
+        raise ValueError(f"{domain!r} is not a host name Kong routes (letters, digits, '-', '.', '_'; e.g. localhost, mesh.example.com)")
+    return domain
 
 
 BreakerCount = Annotated[int, AfterValidator(_breaker_count)]
@@ -107,7 +126,7 @@ class GatewayConfig(_Strict):
     """Route path per routed service, instead of its default (`/api` for the backend, `/mcp/<name>`...)."""
     ui: list[str] = Field(default_factory=list)
     """UIs published through the proxy by host name (`<name>.<uiDomain>`): grafana, prometheus, jaeger..."""
-    ui_domain: str = Field(default="localhost", alias="uiDomain", min_length=1)
+    ui_domain: Annotated[str, AfterValidator(_ui_domain)] = Field(default="localhost", alias="uiDomain", min_length=1)
     cors_origins: list[Annotated[str, AfterValidator(_origin)]] = Field(
         default_factory=lambda: list(DEFAULT_CORS_ORIGINS), alias="corsOrigins"
     )

@@ -7,14 +7,13 @@ This module imports no Pulumi.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from components.model.base import ConfigError, Strict, check_cpus, check_image_reference, check_tcp_port
+from components.model.base import ConfigError, Strict, check_bind_address, check_cpus, check_image_reference, check_tcp_port
 from components.model.discovery import DiscoveryConfig
 from components.model.gateway import GatewayConfig
 from components.model.mcp import McpOrchestratorConfig, McpServerConfig
@@ -90,13 +89,7 @@ class MeshConfig(Strict):
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod
     def _is_ip_address(cls, address: str | None) -> str | None:
-        if address is None:
-            return None
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise ValueError(f"{address!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") from None
-        return address
+        return None if address is None else check_bind_address(address)
 
     @field_validator("port_ranges", mode="before")
     @classmethod
@@ -128,8 +121,35 @@ class MeshConfig(Strict):
         return self
 
 
-def _config_key(field_path: Sequence[str | int]) -> str:
-    """Render a pydantic error location as the user's config key: `mesh:services.redis.hostPorts[0]`."""
+ConfigPath = tuple[str | int, ...]
+"""A config key without the namespace, as parts: `("services", "redis", "hostPorts", 0)`."""
+
+# The settings that may hold a credential: the program keeps them secret in every input and output
+# (alertmanager.yml is a secret file, MCP server env entries are secret) and no error shows their value.
+SECRET_SETTINGS: tuple[ConfigPath, ...] = (("monitoring", "alerting"), ("mcpServers", "*", "env"))
+
+_SHOWN_VALUE_MAX = 60
+# validators quote the value (repr); a value shown unquoted is replaced only from this length on
+_BARE_SECRET_MIN = 8
+
+
+def _under(path: Sequence[str | int], prefix: Sequence[str | int]) -> bool:
+    """Whether `path` is `prefix` or inside it; `*` in either matches any one part."""
+    return len(path) >= len(prefix) and all("*" in (want, got) or want == got for want, got in zip(prefix, path, strict=False))
+
+
+def holds_credentials(path: Sequence[str | int]) -> bool:
+    """Whether the setting at `path` is (or is inside) one the program keeps secret."""
+    return any(_under(path, setting) for setting in SECRET_SETTINGS)
+
+
+def may_hold_credentials(path: Sequence[str | int]) -> bool:
+    """Whether `path` is, is inside, or contains a setting the program keeps secret."""
+    return any(_under(path, setting) or _under(setting, path) for setting in SECRET_SETTINGS)
+
+
+def config_key(field_path: Sequence[str | int]) -> str:
+    """Render a config path as the user's key: `mesh:services.redis.hostPorts[0]`."""
     key = CONFIG_NAMESPACE + ":"
     first = True
     for part in field_path:
@@ -141,32 +161,69 @@ def _config_key(field_path: Sequence[str | int]) -> str:
     return key
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def check_secret_keys(secret_paths: Collection[ConfigPath]) -> None:
+    """Refuse a secret (`pulumi config set --secret`) the mesh would publish in plaintext. Raises `ConfigError`.
+
+    The engine marks a whole top-level key secret when any value inside it is (`pulumi config set --secret --path`),
+    so a top-level key passes when a setting kept secret lies inside it; the offline tools pass each encrypted leaf.
+    """
+    for path in sorted(secret_paths, key=config_key):
+        if not may_hold_credentials(path):
+            raise ConfigError(
+                config_key(path),
+                "is set as a secret, but the mesh publishes this setting in plaintext (container specs, labels, outputs); "
+                "only mesh:monitoring.alerting.* and mesh:mcpServers.<name>.env.* are kept secret: set it without --secret",
+            )
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if _jsonable(value) else repr(value)
+    return text if len(text) <= _SHOWN_VALUE_MAX else text[: _SHOWN_VALUE_MAX - 3] + "..."
+
+
+_EXPECTED = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a [low, high] pair",
+    "too_short": "a [low, high] pair",
+    "too_long": "a [low, high] pair",
+}
+
+
+def _describe(error: Mapping[str, Any], *, secret: bool) -> str:
+    """What is wrong, in words; with `secret`, without the value the user gave."""
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    expected = {
-        "int_parsing": "an integer",
-        "int_type": "an integer",
-        "int_from_float": "a whole number",
-        "float_parsing": "a number",
-        "float_type": "a number",
-        "bool_parsing": "true or false",
-        "bool_type": "true or false",
-        "string_type": "a string",
-        "dict_type": "a mapping",
-        "list_type": "a list",
-        "tuple_type": "a [low, high] pair",
-        "too_short": "a [low, high] pair",
-        "too_long": "a [low, high] pair",
-    }.get(kind)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if secret and isinstance(given, str) and given:
+            message = message.replace(repr(given), "<secret>")
+            if len(given) >= _BARE_SECRET_MIN:  # a shorter one would also match ordinary words of the message
+                message = message.replace(given, "<secret>")
+        elif secret:
+            message = "is not valid (the value is not shown: it may hold a secret)"
+        return message
+    expected = _EXPECTED.get(kind)
     if expected:
-        return f"expected {expected}, got {json.dumps(given) if _jsonable(given) else repr(given)}"
+        return (
+            f"expected {expected} (the value is not shown: it may hold a secret)" if secret else f"expected {expected}, got {_shown(given)}"
+        )
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        return f"{given} is out of range ({error['msg'].lower()})"
+        bound = error["msg"].lower()
+        return f"is out of range ({bound})" if secret else f"{_shown(given)} is out of range ({bound})"
     return str(error["msg"])
 
 
@@ -187,13 +244,19 @@ def _location(error: Mapping[str, Any]) -> list[str | int]:
     return location
 
 
-def parse_mesh_config(raw: Mapping[str, Any]) -> MeshConfig:
-    """Validate the `mesh:*` keys (namespace stripped, values decoded). Raises `ConfigError`."""
+def parse_mesh_config(raw: Mapping[str, Any], secret_keys: Collection[ConfigPath] = ()) -> MeshConfig:
+    """Validate the `mesh:*` keys (namespace stripped, values decoded). Raises `ConfigError`.
+
+    `secret_keys` are the keys the engine (or the stack file) marks secret: an error under one never shows its value.
+    """
+    check_secret_keys(secret_keys)
     try:
         return MeshConfig.model_validate(dict(raw))
     except ValidationError as errors:
         first = errors.errors(include_url=False)[0]
-        raise ConfigError(_config_key(_location(first)), _describe(first)) from None
+        location = _location(first)
+        secret = may_hold_credentials(location) or any(_under(location, key) or _under(key, location) for key in secret_keys)
+        raise ConfigError(config_key(location), _describe(first, secret=secret)) from None
 
 
 def decode_config_value(value: Any) -> Any:

@@ -4,5 +4,6 @@ Public API:
 - `synth.synthesize`, `synth.Capture`: the program under mocks, and the asserting query surface over it.
 - `assertions.Match`, `assertions.mismatches`: CDK-style partial matching with a mismatch report.
 - `types.CONTAINER`: every resource type token, once (`types.COMPONENTS` for the project's own).
-- `resource_count.expected_resources`, `deploy_graph.analyse`, `stack_file.read_stack_file`, `bench.BenchReport`.
+- `resource_count.expected_resources`, `deploy_graph.analyse`, `stack_file.load_stack_file`, `bench.BenchReport`.
+- `pack_config.pack_config_for_stack`: the pack's config with the stack's `mesh:portRanges`, checked against the stack.
 """

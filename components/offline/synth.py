@@ -26,7 +26,7 @@ from components.model.base import ConfigError
 from components.offline import provider_state
 from components.offline.assertions import mismatches
 from components.offline.provider_state import uuid_of
-from components.stack.program import build_stack, read_stack_config
+from components.stack.program import build_stack, read_secret_keys, read_stack_config
 
 PROJECT = "service-mesh"
 
@@ -275,7 +275,7 @@ def try_synthesize(
     result: dict[str, Any] = {}
 
     def program() -> None:
-        result["stack"] = build_stack(read_stack_config())
+        result["stack"] = build_stack(read_stack_config(), read_secret_keys())
 
     try:
         _sync_await(run_pulumi_func(program))

@@ -26,7 +26,7 @@ from components.model.base import ConfigError
 from components.model.mcp import McpServerConfig
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
 from components.plan.addresses import WILDCARD_ADDRESSES, client_url
-from components.plan.services import DeployedService
+from components.plan.services import DeployedService, HostPortOwner, host_port_owners, port_conflict
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
 _REQUIRED_FOR_NEW = ("port", "package", "bin")
@@ -102,29 +102,27 @@ def _apply(name: str, base: McpServerSpec | None, override: McpServerConfig) -> 
     return replace(base, **{setting: value for setting, value in changes.items() if value is not None})
 
 
-def _check_ports(servers: list[McpServerSpec], config: MeshConfig, services: list[DeployedService], orchestrator_port: int) -> None:
+def _check_ports(servers: list[McpServerSpec], config: MeshConfig, services: list[DeployedService], orchestrator: HostPortOwner) -> None:
     low, high = config.port_ranges["mcp"]
-    host_owners: dict[int, str] = {orchestrator_port: f"{ORCHESTRATOR} (mesh:mcpOrchestrator.hostPort)"}
-    for service in services:
-        for published in service.spec.published_ports:
-            assert published.host is not None
-            host_owners[published.host] = service.name
+    host_owners: dict[int, HostPortOwner] = {}
+    for port, owner in host_port_owners(services):
+        host_owners.setdefault(port, owner)
+    host_owners.setdefault(config.mcp_orchestrator.host_port, orchestrator)
     # inside the orchestrator: the daemon's TLS port, each server's port and its probe's HTTP face
     inner_owners: dict[int, str] = {DOCKER_TLS_PORT: "the Docker TLS endpoint", 2375: "the plaintext Docker port"}
     for server in servers:
         configured = config.mcp_servers.get(server.name)
         host_field = "hostPort" if configured is not None and configured.host_port is not None else "port"
+        user_set = configured is not None and (configured.host_port is not None or configured.port is not None)
         if not low <= server.published_port <= high:
             raise ConfigError(
                 _server_key(server.name, host_field),
                 f"{server.published_port} is outside the mcp range {low}-{high} (mesh:portRanges.mcp)",
             )
+        owner = HostPortOwner(server.service, _server_key(server.name, host_field), user_set)
         if server.published_port in host_owners:
-            raise ConfigError(
-                _server_key(server.name, host_field),
-                f"host port {server.published_port} is used by both {server.service} and {host_owners[server.published_port]}",
-            )
-        host_owners[server.published_port] = server.service
+            raise port_conflict(server.published_port, host_owners[server.published_port], owner)
+        host_owners[server.published_port] = owner
         for port, role in ((server.port, "port"), (server.health_port, "health port (port + 100)")):
             if port in inner_owners:
                 raise ConfigError(
@@ -143,11 +141,10 @@ def resolve_mcp(config: MeshConfig, services: list[DeployedService]) -> McpPlan:
             _key("mcpOrchestrator", "hostPort"),
             f"{settings.host_port} is outside the orchestration range {low}-{high} (mesh:portRanges.orchestration)",
         )
-    for service in services:
-        if any(port.host == settings.host_port for port in service.spec.published_ports):
-            raise ConfigError(
-                _key("mcpOrchestrator", "hostPort"), f"host port {settings.host_port} is used by both {ORCHESTRATOR} and {service.name}"
-            )
+    orchestrator_owner = HostPortOwner(ORCHESTRATOR, _key("mcpOrchestrator", "hostPort"), "host_port" in settings.model_fields_set)
+    for port, owner in host_port_owners(services):
+        if port == settings.host_port:
+            raise port_conflict(port, owner, orchestrator_owner)
     # the API is published on loopback only (see orchestrator.py), so the stack's own provider goes there
     docker_host = settings.docker_host or f"tcp://{DOCKER_API_BIND_ADDRESS}:{settings.host_port}"
     dns_names, ip_addresses = server_names(docker_host, config.bind_address)
@@ -172,7 +169,7 @@ def resolve_mcp(config: MeshConfig, services: list[DeployedService]) -> McpPlan:
         server = base if override is None else _apply(name, base, override)
         if server is not None:
             servers.append(server)
-    _check_ports(servers, config, services, orchestrator.host_port)
+    _check_ports(servers, config, services, orchestrator_owner)
     return McpPlan(orchestrator=orchestrator, servers=tuple(servers))
 
 

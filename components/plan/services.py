@@ -82,23 +82,37 @@ def _check_port_ranges(service: DeployedService, config: MeshConfig) -> None:
             )
 
 
+@dataclass(frozen=True)
+class HostPortOwner:
+    """Who publishes a host port, under which config key, and whether the user wrote that key."""
+
+    name: str
+    key: str
+    user_set: bool
+
+
+def host_port_owners(services: list[DeployedService]) -> list[tuple[int, HostPortOwner]]:
+    """Every host port the services publish, with its owner, in catalog order."""
+    return [
+        (port.host, HostPortOwner(service.name, _key(service.name, f"hostPorts[{index}]"), service.overridden_ports))
+        for service in services
+        for index, port in enumerate(service.spec.published_ports)
+        if port.host is not None
+    ]
+
+
+def port_conflict(port: int, earlier: HostPortOwner, later: HostPortOwner) -> ConfigError:
+    """Two owners of one host port: the error names the key the user wrote first, then the other key."""
+    blamed, other = (earlier, later) if earlier.user_set and not later.user_set else (later, earlier)
+    return ConfigError(blamed.key, f"host port {port} is used by both {blamed.name} and {other.name} ({other.key})")
+
+
 def _check_collisions(services: list[DeployedService]) -> None:
-    owners: dict[int, tuple[DeployedService, int]] = {}
-    for service in services:
-        for index, port in enumerate(service.spec.published_ports):
-            assert port.host is not None
-            if port.host not in owners:
-                owners[port.host] = (service, index)
-                continue
-            other, other_index = owners[port.host]
-            # name the key the user set, not the default it collides with
-            blamed, blamed_index, victim = (
-                (other, other_index, service) if other.overridden_ports and not service.overridden_ports else (service, index, other)
-            )
-            raise ConfigError(
-                _key(blamed.name, f"hostPorts[{blamed_index}]"),
-                f"host port {port.host} is used by both {blamed.name} and {victim.name}",
-            )
+    owners: dict[int, HostPortOwner] = {}
+    for port, owner in host_port_owners(services):
+        if port in owners:
+            raise port_conflict(port, owners[port], owner)
+        owners[port] = owner
 
 
 def _check_dependencies(services: list[DeployedService]) -> None:

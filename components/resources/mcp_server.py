@@ -80,7 +80,8 @@ class McpServer(pulumi.ComponentResource):
             stop_grace_s=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
-            envs=[f"{key}={value}" for key, value in server.env] or None,
+            # mesh:mcpServers.<name>.env is where API tokens go: every entry is a secret
+            envs=[pulumi.Output.secret(f"{key}={value}") for key, value in server.env] or None,
             # published on every interface of the orchestrator: its host ports and its mesh alias lead here
             ports=[
                 docker.ContainerPortArgs(internal=server.port, external=server.port, protocol="tcp"),

@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pulumi
 
-from components.model.mesh import parse_mesh_config, strip_namespace
+from components.model.mesh import CONFIG_NAMESPACE, parse_mesh_config, strip_namespace
 from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
@@ -23,6 +23,20 @@ def read_stack_config() -> dict[str, Any]:
 
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     return strip_namespace(merged)
+
+
+def read_secret_keys() -> tuple[str, ...]:
+    """The `mesh:*` keys the engine marks secret (namespace stripped).
+
+    The engine marks a whole top-level key secret when any value inside it is encrypted (pulumi
+    sdk/go/common/resource/config: object.Secure, Map.SecureKeys), and the language host hands the list to
+    `set_all_config` (pulumi-language-python-exec, from PULUMI_CONFIG_SECRET_KEYS).
+    """
+    from pulumi.runtime import config as runtime_config
+
+    prefix = CONFIG_NAMESPACE + ":"
+    keys = {*runtime_config.get_config_env(), *runtime_config.CONFIG.get()}
+    return tuple(sorted(key[len(prefix) :] for key in keys if key.startswith(prefix) and runtime_config.is_config_secret(key)))
 
 
 @dataclass(frozen=True)
@@ -47,13 +61,14 @@ def local_docker_cpus() -> int | None:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def build_stack(raw_config: Mapping[str, Any], host_cpus: int | None = None) -> StackResult:
+def build_stack(raw_config: Mapping[str, Any], secret_keys: Collection[str] = (), host_cpus: int | None = None) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh.
 
+    `secret_keys`: the top-level keys the engine marks secret (no error shows a value under one).
     `host_cpus`: the Docker host's CPU count when it is known (`local_docker_cpus()` under `pulumi up`); offline
     synthesis leaves it unknown, so the result does not depend on the machine it runs on.
     """
-    plan = plan_stack(parse_mesh_config(raw_config), host_cpus)
+    plan = plan_stack(parse_mesh_config(raw_config, [(key,) for key in secret_keys]), host_cpus)
     mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
     outputs = {
         "accessPoints": mesh.access_points,
