@@ -2,7 +2,7 @@
 
 The bash /dev/tcp probe (for images with neither curl nor wget) is executed by bash against real
 HTTP servers; Redis's rendered config is loaded by a real redis-server and the healthcheck command
-runs against it with the same REDISCLI_AUTH the container gets.
+runs against it with exactly the environment the registered container gets (its REDISCLI_AUTH).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from components.catalog.services import CATALOG, bash_http_probe
+from components.offline.synth import CONTAINER, Capture
 from components.render.datastores import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
 
 
@@ -75,16 +77,15 @@ def test_images_without_curl_or_wget_are_probed_with_bash():
         assert CATALOG[name].probe.test[:2] == ("CMD", "bash")
 
 
-@pytest.fixture
-def redis_server(tmp_path):
+@contextmanager
+def running_redis(conf: str, directory: Path) -> Iterator[int]:
+    """A real redis-server on a free loopback port, loading `conf` (the container's port, bind and dir moved to the test's)."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
     port = free_port()
-    password = "s3cret-from-pulumi-random"
-    conf = render_redis_conf(password).replace("port 6379", f"port {port}").replace("dir /data", f"dir {tmp_path}")
-    conf = conf.replace("bind * -::*", "bind 127.0.0.1")
-    (tmp_path / "redis.conf").write_text(conf)
-    process = subprocess.Popen(["redis-server", str(tmp_path / "redis.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf = conf.replace("port 6379", f"port {port}").replace("dir /data", f"dir {directory}").replace("bind * -::*", "bind 127.0.0.1")
+    (directory / "redis.conf").write_text(conf)
+    process = subprocess.Popen(["redis-server", str(directory / "redis.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -92,10 +93,17 @@ def redis_server(tmp_path):
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield port, password
+        yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    password = "s3cret-from-pulumi-random"
+    with running_redis(render_redis_conf(password), tmp_path) as port:
+        yield port, password
 
 
 def redis_healthcheck(port: int, auth: str | None) -> int:
@@ -111,6 +119,20 @@ def test_rendered_redis_conf_requires_the_password_and_the_healthcheck_authentic
     assert redis_healthcheck(port, password) == 0
     assert redis_healthcheck(port, None) != 0
     assert redis_healthcheck(port, "wrong") != 0
+
+
+def test_the_redis_container_gets_the_password_its_healthcheck_needs(plan: Capture, tmp_path: Path) -> None:
+    """The container as registered: its uploaded redis.conf, its healthcheck and exactly its environment."""
+    redis = plan.one(CONTAINER, "redis").plain
+    (conf,) = [upload["content"] for upload in redis["uploads"] if upload["file"].endswith("/redis.conf")]
+    kind, command = redis["healthcheck"]["tests"]
+    assert kind == "CMD-SHELL"
+    container_env = dict(env.split("=", 1) for env in redis.get("envs") or [])
+    env = {"PATH": os.environ["PATH"], **container_env}
+    with running_redis(conf, tmp_path) as port:
+        on_test_port = command.replace("redis-cli", f"redis-cli -p {port}")
+        healthcheck = subprocess.run(["sh", "-c", on_test_port], env=env, timeout=10, capture_output=True)
+    assert healthcheck.returncode == 0, f"the redis healthcheck fails with the container's environment {sorted(container_env)}"
 
 
 def test_rabbitmq_password_hash_is_salted_sha256_as_rabbitmq_checks_it():
