@@ -44,6 +44,35 @@ def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing
     assert capture.resources == []
 
 
+# mistakes only the gateway plan can see: they need the resolved services and MCP servers, not just the config's shape
+GATEWAY_MISTAKES = [
+    (
+        {"services": {"backend": {"enabled": True}}, "gateway": {"upstreams": {"backend": {"weights": {"backend-2": 10}}}}},
+        "mesh:gateway.upstreams.backend.weights.backend-2: backend has no instance 'backend-2' (instances: backend)",
+    ),
+    (
+        {"services": {"backend": {"enabled": True}}, "gateway": {"upstreams": {"backend": {"hashOn": "ip"}}}},
+        "mesh:gateway.upstreams.backend.hashOn: only consistent-hashing hashes; backend uses round-robin",
+    ),
+    (
+        {"services": {"grafana": {"enabled": False}}, "gateway": {"ui": ["grafana"]}},
+        "mesh:gateway.ui[0]: grafana is disabled (mesh:services.grafana.enabled); enable it or remove this entry",
+    ),
+    ({"gateway": {"upstreams": {"billing": {}}}}, "mesh:gateway.upstreams.billing: unknown service 'billing'"),
+    (
+        {"gateway": {"paths": {"mcp-memory": "/mcp/files"}}},
+        "mesh:gateway.paths.mcp-memory: route path /mcp/files is already the route of mcp-files; give mcp-memory another path",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw_config", "expected"), GATEWAY_MISTAKES, ids=[expected.split(":")[1] for _, expected in GATEWAY_MISTAKES])
+def test_a_gateway_mistake_fails_the_whole_program_before_anything_is_registered(raw_config, expected):
+    capture, error = try_synthesize(raw_config)
+    assert str(error) == expected
+    assert capture.resources == []
+
+
 def test_a_port_collision_names_both_services_and_blames_the_key_the_user_set():
     _, error = try_synthesize({"services": {"postgres": {"hostPorts": [10001]}}})
     assert str(error) == "mesh:services.postgres.hostPorts[0]: host port 10001 is used by both postgres and redis"
