@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from components.render.consul import (
     check_definition,
     esm_policy,
 )
+from tests.host_tools import needs
 from tests.queries import host_containers, listening_ports
 
 SERVICE = "consul:index/service:Service"
@@ -502,7 +502,7 @@ def leader_endpoint(status: int, body: bytes) -> Iterator[int]:
         server.shutdown()
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl runs the probe inside the consul image")
+@needs("curl")  # curl runs the probe inside the consul image
 @pytest.mark.parametrize(
     ("status", "body", "healthy"),
     [(200, b'"172.18.0.2:8300"', True), (200, b'""', False), (500, b"No cluster leader", False)],

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import http.server
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -25,6 +24,7 @@ import pytest
 from components.catalog.services import CATALOG, bash_http_probe
 from components.offline.synth import CONTAINER, Capture
 from components.render.datastores import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
+from tests.host_tools import require
 
 
 def free_port() -> int:
@@ -80,8 +80,7 @@ def test_images_without_curl_or_wget_are_probed_with_bash():
 @contextmanager
 def running_redis(conf: str, directory: Path) -> Iterator[int]:
     """A real redis-server on a free loopback port, loading `conf` (the container's port, bind and dir moved to the test's)."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+    require("redis-server", "redis-cli")
     port = free_port()
     conf = conf.replace("port 6379", f"port {port}").replace("dir /data", f"dir {directory}").replace("bind * -::*", "bind 127.0.0.1")
     (directory / "redis.conf").write_text(conf)

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from components.catalog.endpoint import Endpoint
@@ -27,6 +26,7 @@ from components.render.prometheus import (
     render_prometheus_yml,
     scraped_exporters,
 )
+from tests.host_tools import needs
 
 PROMTOOL = shutil.which("promtool")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")
@@ -175,7 +175,7 @@ def without_consul_sd(prometheus_yml: str) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="needs promtool (Debian's prometheus)")
+@needs("promtool")
 def test_promtool_accepts_the_stack_rendered_config_and_rules(plan, tmp_path):
     prometheus_yml, rules_yml = plan.rendered_files["prometheus/prometheus.yml"], plan.rendered_files[f"prometheus/{RULES_FILE}"]
     result = promtool_check_config(write_prometheus_dir(tmp_path, prometheus_yml, rules_yml))
@@ -187,14 +187,14 @@ def test_promtool_accepts_the_stack_rendered_config_and_rules(plan, tmp_path):
     assert "9 rules found" in result.stdout
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="needs promtool (Debian's prometheus)")
+@needs("promtool")
 def test_promtool_rejects_a_config_whose_rule_file_is_missing(plan, tmp_path):
     path = write_prometheus_dir(tmp_path, without_consul_sd(plan.rendered_files["prometheus/prometheus.yml"]), "")
     (tmp_path / RULES_FILE).unlink()
     assert promtool_check_config(path).returncode != 0
 
 
-@pytest.mark.skipif(BLACKBOX is None, reason="needs Debian's prometheus-blackbox-exporter")
+@needs("prometheus-blackbox-exporter")
 def test_blackbox_exporter_accepts_its_rendered_modules(plan, tmp_path):
     assert BLACKBOX
     path = tmp_path / "config.yml"

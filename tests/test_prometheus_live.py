@@ -38,11 +38,12 @@ from components.render.prometheus import (
     render_prometheus_yml,
     scraped_exporters,
 )
+from tests.host_tools import needs
 from tests.loopback import wait_ready
 
 PROMETHEUS = shutil.which("prometheus")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")
-pytestmark = pytest.mark.skipif(not (PROMETHEUS and BLACKBOX), reason="needs Debian's prometheus and prometheus-blackbox-exporter")
+pytestmark = needs("prometheus", "prometheus-blackbox-exporter")
 
 TOKEN = "prometheus-acl-token-for-the-test"
 DEADLINE_S = 60
