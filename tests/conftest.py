@@ -55,6 +55,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that synthesize the whole stack: `make mutate` leaves them out (seconds per mutant, not milliseconds)."""
+    for item in items:
+        if {"plan", "synth", "routed", "loopback_mesh"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker("synthesis")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_STARTED] = time.monotonic()
 

@@ -34,6 +34,7 @@ MISTAKES = [
 ]
 
 
+@pytest.mark.synthesis
 @pytest.mark.parametrize(("raw_config", "expected"), MISTAKES, ids=[expected.split(":")[1] for _, expected in MISTAKES])
 def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing(raw_config, expected):
     capture, error = try_synthesize(raw_config)
@@ -66,6 +67,7 @@ GATEWAY_MISTAKES = [
 ]
 
 
+@pytest.mark.synthesis
 @pytest.mark.parametrize(("raw_config", "expected"), GATEWAY_MISTAKES, ids=[expected.split(":")[1] for _, expected in GATEWAY_MISTAKES])
 def test_a_gateway_mistake_fails_the_whole_program_before_anything_is_registered(raw_config, expected):
     capture, error = try_synthesize(raw_config)
@@ -73,6 +75,7 @@ def test_a_gateway_mistake_fails_the_whole_program_before_anything_is_registered
     assert capture.resources == []
 
 
+@pytest.mark.synthesis
 def test_a_port_collision_names_both_services_and_blames_the_key_the_user_set():
     _, error = try_synthesize({"services": {"postgres": {"hostPorts": [10001]}}})
     assert str(error) == "mesh:services.postgres.hostPorts[0]: host port 10001 is used by both postgres and redis"

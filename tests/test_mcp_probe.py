@@ -25,6 +25,7 @@ import pytest
 
 from components.catalog.mcp_servers import MCP_CATALOG, PROBE_PATH, container_command, health_test, install_step, launch_script, serve_step
 from components.render.mcp_probe import PROBE_SCRIPT
+from tests.mcp_probe_mutants import MUTANTS, mutate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -289,3 +290,12 @@ def test_launch_scripts_are_valid_shell_and_bridge_stdio_servers_with_a_stateful
         else:
             assert words[0] == server.bin and "supergateway" not in script
             assert str(server.port) in words
+
+
+def test_every_hand_listed_probe_mutant_applies_once_and_is_valid_javascript(tmp_path: Path) -> None:
+    """`make mutate` runs this file against each; a mutant that no longer applies, or does not parse, would prove nothing."""
+    for name, original, replacement in MUTANTS:
+        path = tmp_path / f"{name}.mjs"
+        path.write_text(mutate(PROBE_SCRIPT, original, replacement), encoding="utf-8")
+        syntax = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True, timeout=30)
+        assert syntax.returncode == 0, f"{name}: {syntax.stderr}"

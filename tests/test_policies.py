@@ -379,6 +379,7 @@ def test_the_default_stack_registers_every_container_in_consul_and_a_missing_one
 # --- deliberately bad stacks, through the real program ---------------------------------------------
 
 
+@pytest.mark.synthesis
 def test_a_stack_bound_to_all_interfaces_trips_the_loopback_rules_and_names_postgres():
     violations = blocking(evaluate(synthesize({"bindAddress": "0.0.0.0"})))
     # the program keeps the Kong admin port on loopback whatever bindAddress says, so only the general rule fires
@@ -388,10 +389,12 @@ def test_a_stack_bound_to_all_interfaces_trips_the_loopback_rules_and_names_post
     assert "kong" not in {v.resource for v in violations}  # its proxy is allow-listed, its admin port stays on loopback
 
 
+@pytest.mark.synthesis
 def test_opening_only_the_kong_proxy_is_allowed():
     assert blocking(evaluate(synthesize({"proxyBindAddress": "0.0.0.0"}))) == []
 
 
+@pytest.mark.synthesis
 def test_a_stack_that_moves_a_range_away_from_services_md_trips_only_the_port_range_rule():
     config = {
         "portRanges": {"ai": [11000, 11099]},
@@ -402,6 +405,7 @@ def test_a_stack_that_moves_a_range_away_from_services_md_trips_only_the_port_ra
     assert {v.resource for v in violations} == {"chromadb", "qdrant"}
 
 
+@pytest.mark.synthesis
 def test_a_stack_that_publishes_a_privileged_port_trips_the_range_and_privileged_port_rules():
     config = {"portRanges": {"core": [80, 10099]}, "services": {"postgres": {"hostPorts": [80]}}}
     violations = blocking(evaluate(synthesize(config)))
@@ -409,6 +413,7 @@ def test_a_stack_that_publishes_a_privileged_port_trips_the_range_and_privileged
     assert {v.resource for v in violations} == {"postgres"}
 
 
+@pytest.mark.synthesis
 def test_the_pack_config_can_follow_a_stack_that_moves_a_range():
     config = {
         "portRanges": {"ai": [11000, 11099]},
@@ -497,6 +502,7 @@ def run_plan(tmp_path: Path, stack_yaml: str, *extra: str) -> subprocess.Complet
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.synthesis
 def test_make_plan_on_a_stack_open_to_the_lan_exits_non_zero_naming_the_rule_and_postgres(tmp_path):
     result = run_plan(tmp_path, "config:\n  mesh:bindAddress: 0.0.0.0\n")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -507,12 +513,14 @@ def test_make_plan_on_a_stack_open_to_the_lan_exits_non_zero_naming_the_rule_and
     assert f"policy pack: {len(mandatory)} mandatory" in lines and len(mandatory) >= 20
 
 
+@pytest.mark.synthesis
 def test_make_plan_on_the_default_stack_passes(tmp_path):
     result = run_plan(tmp_path, (ROOT / "Pulumi.dev.yaml").read_text())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "policy pack: no violations" in result.stdout.splitlines()
 
 
+@pytest.mark.synthesis
 def test_make_plan_takes_the_pack_config_that_grants_an_exception(tmp_path):
     exception = tmp_path / "policy.json"
     exception.write_text('{"published-port-loopback": "advisory", "sensitive-port-loopback": "advisory"}')
