@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from components.catalog.services import CATALOG, bash_http_probe
-from components.offline.synth import CONTAINER, Capture
+from components.offline.synth import Capture
+from components.offline.types import CONTAINER
 from components.render.datastores import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
 from tests.host_tools import require
 
