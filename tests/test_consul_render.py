@@ -40,7 +40,12 @@ def test_the_consul_server_config_is_a_single_acl_enforcing_server_with_promethe
         "client_addr": "0.0.0.0",
         "data_dir": "/consul/data",
         "ui_config": {"enabled": True},
-        "acl": {"enabled": True, "default_policy": "deny", "enable_token_persistence": True, "tokens": {"initial_management": "root-token"}},
+        "acl": {
+            "enabled": True,
+            "default_policy": "deny",
+            "enable_token_persistence": True,
+            "tokens": {"initial_management": "root-token"},
+        },
         "telemetry": {"prometheus_retention_time": "60s", "disable_hostname": True},
     }
 
