@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.model.base import ConfigError
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
+from components.plan.stack import plan_stack
 
 MISTAKES = [
     ({"services": {"redis": {"hostPorts": [70000]}}}, "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"),
@@ -73,6 +75,16 @@ def test_a_gateway_mistake_fails_the_whole_program_before_anything_is_registered
     capture, error = try_synthesize(raw_config)
     assert str(error) == expected
     assert capture.resources == []
+
+
+@pytest.mark.parametrize(
+    ("raw_config", "expected"), MISTAKES + GATEWAY_MISTAKES, ids=[expected.split(":")[1] for _, expected in MISTAKES + GATEWAY_MISTAKES]
+)
+def test_each_mistake_is_caught_by_the_plan_alone_with_the_same_line(raw_config, expected):
+    """The same mistakes through the pure validation chain the program runs first (fast: no synthesis)."""
+    with pytest.raises(ConfigError) as caught:
+        plan_stack(parse_mesh_config(raw_config))
+    assert str(caught.value).startswith(expected)
 
 
 @pytest.mark.synthesis
