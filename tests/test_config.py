@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError
+from components.model.base import ConfigError, check_image_reference
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.stack import plan_stack
@@ -130,3 +130,26 @@ def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(p
         assert port not in taken and 10000 <= port <= 10099
         redis = next(service for service in services if service.name == "redis")
         assert redis.spec.ports[0].host == port
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        ("redis:8.2-alpine", None),
+        ("registry.local:5000/team/redis:8.2", None),
+        ("redis@sha256:" + "a" * 64, None),
+        (
+            "registry.local:5000/team/redis",
+            "image 'registry.local:5000/team/redis' has no tag; pin one (e.g. registry.local:5000/team/redis:1.2)",
+        ),
+        ("redis:", "image 'redis:' has an empty tag"),
+        ("team/redis:latest", "image 'team/redis:latest' uses 'latest'; pin a version tag"),
+    ],
+)
+def test_an_image_needs_a_tag_other_than_latest_or_a_digest(image, error):
+    if error is None:
+        assert check_image_reference(image) == image
+    else:
+        with pytest.raises(ValueError) as caught:
+            check_image_reference(image)
+        assert str(caught.value) == error

@@ -537,7 +537,7 @@ def an_endpoint(check: Check | None = None, metrics: Metrics | None = None, blac
 
 def test_the_consul_server_config_is_a_single_acl_enforcing_server_with_prometheus_metrics():
     text = render_consul_agent_config(ConsulAgentConfig(management_token="root-token", datacenter="dc7"))
-    assert text.endswith("}\n")
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"  # stable text: no diff without a change
     assert json.loads(text) == {
         "datacenter": "dc7",
         "node_name": "consul-server",
@@ -558,7 +558,7 @@ def test_the_consul_server_config_is_a_single_acl_enforcing_server_with_promethe
 
 def test_consul_esm_runs_agentless_checks_of_the_external_node_and_never_reaps_it():
     text = render_esm_config(EsmConfig(token="esm-token", datacenter="dc7"))
-    assert text.endswith("}\n")
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"  # stable text: no diff without a change
     assert json.loads(text) == {
         "log_level": "INFO",
         "enable_agentless": True,

@@ -13,6 +13,7 @@ import http.server
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog.services import CATALOG, bash_http_probe
+from components.catalog.services import CATALOG, Probe, bash_http_probe, http_probe
 from components.offline.synth import Capture
 from components.offline.types import CONTAINER
 from components.render.datastores import rabbitmq_password_hash, render_rabbitmq_definitions, render_redis_conf
@@ -142,3 +143,55 @@ def test_rabbitmq_password_hash_is_salted_sha256_as_rabbitmq_checks_it():
     assert decoded[4:] == hashlib.sha256(salt + b"pw").digest()
     assert "password_hash" in render_rabbitmq_definitions("mesh", "pw", salt, "mesh")
     assert '"pw"' not in render_rabbitmq_definitions("mesh", "pw", salt, "mesh")
+
+
+@contextmanager
+def http_server_at(path: str) -> Iterator[int]:
+    """200 on `path`, 404 anywhere else: a probe that asks for another path fails."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == path else 404)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+def run_exec_probe(probe: Probe) -> int:
+    """Run a CMD (exec form) healthcheck as Docker does; `python` is this interpreter (images ship their own)."""
+    kind, program, *args = probe.test
+    assert kind == "CMD"
+    argv = [sys.executable if program == "python" else program, *args]
+    return subprocess.run(argv, timeout=20, capture_output=True).returncode
+
+
+@pytest.mark.parametrize("tool", ["curl", "wget", "python", "bash"])
+def test_each_http_probe_passes_only_on_a_200_at_its_own_path(tool):
+    if tool in {"curl", "wget"}:
+        require(tool)
+    with http_server_at("/ready") as port:
+        assert run_exec_probe(http_probe(tool, port, "/ready")) == 0
+        assert run_exec_probe(http_probe(tool, port, "/other")) != 0
+    assert run_exec_probe(http_probe(tool, free_port(), "/ready")) != 0
+
+
+def test_http_probes_are_exactly_the_documented_commands_with_the_given_timing():
+    url = "http://127.0.0.1:8080/ready"
+    assert http_probe("curl", 8080, "/ready") == Probe(("CMD", "curl", "-fsS", "-o", "/dev/null", url), "curl")
+    assert http_probe("wget", 8080, "/ready", retries=3) == Probe(
+        ("CMD", "wget", "-q", "-T", "4", "-O", "/dev/null", url), "wget", retries=3
+    )
+    script = f"import sys,urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status == 200 else 1)"
+    assert http_probe("python", 8080, "/ready", interval_s=30) == Probe(("CMD", "python", "-c", script), "python", interval_s=30)
+    assert http_probe("bash", 8080, "/ready") == Probe(("CMD", "bash", "-c", bash_http_probe(8080, "/ready")), "bash")
+    with pytest.raises(ValueError, match=r"^redis-cli cannot make an HTTP probe$"):
+        http_probe("redis-cli", 8080, "/ready")  # type: ignore[arg-type]

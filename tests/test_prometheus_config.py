@@ -153,6 +153,17 @@ def test_retention_flags_come_from_config():
     assert "--config.file=/etc/prometheus/prometheus.yml" in flags
 
 
+def test_prometheus_flags_are_exactly_config_storage_retention_and_lifecycle():
+    monitoring = parse_mesh_config({"monitoring": {"retention": "7d"}}).monitoring
+    assert prometheus_command(monitoring, config_file="/c.yml", storage_path="/d") == [
+        "--config.file=/c.yml",
+        "--storage.tsdb.path=/d",
+        "--storage.tsdb.retention.time=7d",
+        "--web.enable-lifecycle",
+    ]
+    assert prometheus_command(monitoring)[:2] == ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+
+
 def write_prometheus_dir(directory: Path, prometheus_yml: str, rules_yml: str) -> Path:
     (directory / "prometheus.yml").write_text(prometheus_yml)
     (directory / RULES_FILE).write_text(rules_yml)
