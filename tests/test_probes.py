@@ -194,4 +194,4 @@ def test_http_probes_are_exactly_the_documented_commands_with_the_given_timing()
     assert http_probe("python", 8080, "/ready", interval_s=30) == Probe(("CMD", "python", "-c", script), "python", interval_s=30)
     assert http_probe("bash", 8080, "/ready") == Probe(("CMD", "bash", "-c", bash_http_probe(8080, "/ready")), "bash")
     with pytest.raises(ValueError, match=r"^redis-cli cannot make an HTTP probe$"):
-        http_probe("redis-cli", 8080, "/ready")  # type: ignore[arg-type]
+        http_probe("redis-cli", 8080, "/ready")
