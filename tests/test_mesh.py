@@ -11,8 +11,11 @@ from components.offline.assertions import Match
 from components.offline.synth import Capture, Registration, Secret
 from components.offline.types import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME
 from components.plan.addresses import access_points
-from components.plan.mcp import mcp_urls, resolve_mcp
+from components.plan.endpoints import service_endpoints
+from components.plan.gateway import plan_gateway
+from components.plan.mcp import mcp_endpoints, mcp_urls, resolve_mcp
 from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)
@@ -246,3 +249,19 @@ def test_engine_config_keeps_mesh_keys_without_prefix_and_decodes_json_text():
     assert decode_config_value('["a"]') == ["a"]
     assert decode_config_value("plain") == "plain"
     assert decode_config_value(7) == 7
+
+
+def test_the_stack_plan_holds_the_config_services_mcp_endpoints_and_gateway_it_checked():
+    config = parse_mesh_config({})
+    plan = plan_stack(config)
+    services = resolve_services(config)
+    mcp = resolve_mcp(config, services)
+    assert plan.config is config
+    assert plan.services == tuple(services)
+    assert plan.mcp == mcp
+    assert plan.endpoints == tuple(service_endpoints(services) + mcp_endpoints(mcp))
+    assert plan.gateway == plan_gateway(config, list(plan.endpoints))
+    assert plan.service_names == tuple(service.name for service in services)
+    redis = plan.service("redis")
+    assert redis is not None and redis.name == "redis"
+    assert plan.service("ollama") is None

@@ -19,7 +19,7 @@ from components.model.mesh import DEFAULT_PORT_RANGES
 from components.offline.synth import Capture, Registration, Secret, synthesize
 from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
-from policies.rules import build_policies, check_loopback, check_port_ranges, duration_seconds
+from policies.rules import _exposes_socket, build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
     changed,
@@ -548,3 +548,24 @@ def test_the_loopback_rule_fires_exactly_for_non_loopback_addresses(address):
     props["ports"][0]["ip"] = str(address)
     messages = list(check_loopback("svc", unknown_checking_proxy(engine_properties(props)), policy_config("published-port-loopback", {})))
     assert (messages == []) == address.is_loopback
+
+
+@pytest.mark.parametrize(
+    ("host_path", "exposed"),
+    [
+        ("/var/run/docker.sock", True),
+        ("/var/run/docker.sock/", True),
+        ("/run/docker.sock", True),
+        ("/var/run", True),
+        ("/var/run/", True),
+        ("/var", True),
+        ("/run", True),
+        ("/", True),
+        ("/var/lib/docker", False),
+        ("/var/run2", False),
+        ("/ru", False),
+        ("/srv/data", False),
+    ],
+)
+def test_a_mount_exposes_the_docker_socket_exactly_when_it_is_the_socket_or_a_directory_above_it(host_path, exposed):
+    assert _exposes_socket(host_path) is exposed
