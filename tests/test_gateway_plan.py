@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from components.catalog.endpoint import Endpoint
@@ -298,7 +301,7 @@ def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
     from components.model.gateway import _breaker_count, _origin, _path, _seconds
 
     assert [_breaker_count(1), _breaker_count(255), _seconds(1), _seconds(65535)] == [1, 255, 1, 65535]
-    for call, value, message in [
+    cases: list[tuple[Callable[[Any], object], object, str]] = [
         (_breaker_count, 256, "256 is outside Kong's health counter range 0-255"),
         (_breaker_count, -1, "-1 is outside Kong's health counter range 0-255"),
         (_breaker_count, 0, "0 switches the count off in Kong; the circuit breaker would never open or close (use 1-255)"),
@@ -308,7 +311,8 @@ def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
         (_path, "/a b", "'/a b' is not a plain path prefix (it must start with '/')"),
         (_path, "/api/", "'/api/' ends with '/'; give the prefix without it"),
         (_origin, "localhost:3000", "'localhost:3000' is not an origin (e.g. http://localhost:3000, or *)"),
-    ]:
+    ]
+    for call, value, message in cases:
         with pytest.raises(ValueError) as caught:
             call(value)
         assert str(caught.value) == message
