@@ -55,7 +55,9 @@ def python_results() -> dict[str, dict[str, str]]:
     for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
         module = str(meta.relative_to(ROOT / "mutants"))[: -len(".meta")]
         exit_codes = json.loads(meta.read_text())["exit_code_by_key"]
-        results[module] = {name: STATUS_BY_EXIT_CODE.get(code, "suspicious") for name, code in exit_codes.items()}
+        results[module] = {
+            name: "not checked" if code is None else STATUS_BY_EXIT_CODE.get(code, "suspicious") for name, code in exit_codes.items()
+        }
     return results
 
 
@@ -96,15 +98,17 @@ def documented_equivalents() -> set[str]:
 def summarize(statuses: dict[str, str]) -> dict[str, Any]:
     counts = Counter(statuses.values())
     mutants = len(statuses)
+    checked = mutants - counts["not checked"]
     detected = counts["killed"] + counts["timeout"]
     return {
         "mutants": mutants,
+        "not_checked": counts["not checked"],
         "killed": counts["killed"],
         "survived": counts["survived"],
         "timeouts": counts["timeout"],
         "no_tests": counts["no tests"],
         "suspicious": counts["suspicious"],
-        "score": round(detected / mutants, 3) if mutants else None,
+        "score": round(detected / checked, 3) if checked else None,
     }
 
 
@@ -116,7 +120,7 @@ def report(by_module: dict[str, dict[str, str]], wall_s: float) -> dict[str, Any
     survivors = sorted(name for statuses in by_module.values() for name, status in statuses.items() if status in {"survived", "no tests"})
     return {
         "wall_s": round(wall_s, 1),
-        "score": "(killed + timeouts) / mutants; a mutant no test reaches counts as surviving",
+        "score": "(killed + timeouts) / checked mutants; a mutant no test reaches counts as surviving; not_checked: an unfinished run",
         "modules": {module: summarize(statuses) for module, statuses in sorted(by_module.items())},
         "packages": {package: summarize(statuses) for package, statuses in sorted(packages.items())},
         "survivors": [{"name": name, "documented_equivalent": name in equivalents} for name in survivors],
@@ -124,10 +128,12 @@ def report(by_module: dict[str, dict[str, str]], wall_s: float) -> dict[str, Any
 
 
 def print_report(document: dict[str, Any]) -> None:
-    print(f"{'package':<18} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeouts':>8} {'no tests':>8}  score")
+    print(f"{'package':<18} {'mutants':>7} {'checked':>7} {'killed':>7} {'survived':>8} {'timeouts':>8} {'no tests':>8}  score")
     for package, row in document["packages"].items():
         score = "-" if row["score"] is None else f"{row['score']:.1%}"
-        line = f"{package:<18} {row['mutants']:>7} {row['killed']:>7} {row['survived']:>8} {row['timeouts']:>8} {row['no_tests']:>8}"
+        checked = row["mutants"] - row["not_checked"]
+        counts = f"{row['killed']:>7} {row['survived']:>8} {row['timeouts']:>8} {row['no_tests']:>8}"
+        line = f"{package:<18} {row['mutants']:>7} {checked:>7} {counts}"
         print(f"{line}  {score}")
     undocumented = [survivor["name"] for survivor in document["survivors"] if not survivor["documented_equivalent"]]
     documented = len(document["survivors"]) - len(undocumented)
