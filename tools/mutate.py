@@ -61,6 +61,17 @@ def python_results() -> dict[str, dict[str, str]]:
     return results
 
 
+def forget_survivors() -> None:
+    """Clear mutmut's verdict on every surviving (or unreached) mutant, so the next run tests only those again."""
+    for meta in (ROOT / "mutants").rglob("*.py.meta"):
+        record = json.loads(meta.read_text())
+        codes = record["exit_code_by_key"]
+        record["exit_code_by_key"] = {
+            name: None if STATUS_BY_EXIT_CODE.get(code) in {"survived", "no tests"} else code for name, code in codes.items()
+        }
+        meta.write_text(json.dumps(record, indent=4))
+
+
 def probe_results(workers: int) -> dict[str, str]:
     """Status of each hand-listed probe mutant: killed when tests/test_mcp_probe.py fails against it."""
     from tests.mcp_probe_mutants import MUTANTS, mutate
@@ -149,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build")
     parser.add_argument("--skip-python", action="store_true", help="only the MCP probe's mutants")
     parser.add_argument("--skip-probe", action="store_true", help="only the Python mutants")
+    parser.add_argument("--retest-survivors", action="store_true", help="after adding tests: run again only the mutants that survived")
     parser.add_argument("--report-only", action="store_true", help="report what mutants/ holds from an earlier (or unfinished) run")
     args = parser.parse_args(argv)
 
@@ -156,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     by_module: dict[str, dict[str, str]] = {}
     if not args.skip_python:
+        if args.retest_survivors:
+            forget_survivors()
         code = 0 if args.report_only else run_mutmut(args.out / "mutmut.log", args.workers)
         if code != 0:
             print(f"mutmut failed (exit {code}); see {args.out / 'mutmut.log'}", file=sys.stderr)
