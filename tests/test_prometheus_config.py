@@ -228,3 +228,41 @@ def test_replicated_blackbox_exporter_is_reached_through_its_shared_alias():
 def test_kong_metrics_port_comes_from_the_catalog():
     moved = [replace(e, metrics=Metrics(9542)) if e.service == "kong" else e for e in default_endpoints()]
     assert job(rendered(moved), "kong")["static_configs"][0]["targets"] == ["kong:9542"]
+
+
+def test_the_rendered_jobs_carry_every_relabel_the_live_prometheus_test_relies_on():
+    """What tests/test_prometheus_live.py proves with a real Prometheus, checked value by value in milliseconds."""
+    document = yaml.safe_load(render_prometheus_yml(mesh_prometheus_config(default_endpoints())))
+    assert document["global"] == {"scrape_interval": "15s", "evaluation_interval": "15s", "external_labels": {"mesh": "service-mesh"}}
+    jobs = {job["job_name"]: job for job in document["scrape_configs"]}
+    meta = "__meta_consul_service_metadata_"
+    assert jobs["consul-services"]["relabel_configs"] == [
+        {"source_labels": ["__meta_consul_service"], "regex": "consul|kong", "action": "drop"},
+        {"source_labels": [f"{meta}metrics_path"], "regex": "(.+)", "target_label": "__metrics_path__"},
+        {"regex": f"{meta}metrics_param_(.+)", "replacement": "__param_$1", "action": "labelmap"},
+        {
+            "source_labels": ["__address__", f"{meta}metrics_port"],
+            "separator": ";",
+            "regex": r"([^:;]+)(?::\d+)?;(\d+)",
+            "target_label": "__address__",
+            "replacement": "$1:$2",
+        },
+        {"source_labels": ["__meta_consul_service"], "target_label": "mesh_service"},
+        {"source_labels": ["__meta_consul_health"], "target_label": "consul_health"},
+        {"source_labels": ["__meta_consul_service_id"], "target_label": "instance"},
+        {"source_labels": [f"{meta}category"], "target_label": "category"},
+        {"source_labels": [f"{meta}kind"], "target_label": "kind"},
+    ]
+    assert jobs["consul"]["static_configs"] == [
+        {"targets": ["consul:8500"], "labels": {"mesh_service": "consul", "instance": "consul", "category": "core", "kind": "mesh"}}
+    ]
+    blackbox = jobs["blackbox-http"]
+    assert (blackbox["metrics_path"], blackbox["params"]) == ("/probe", {"module": ["http_2xx"]})
+    assert blackbox["relabel_configs"] == [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"target_label": "__address__", "replacement": "blackbox-exporter:9115"},
+    ]
+    assert blackbox["static_configs"][0] == {
+        "targets": ["http://neo4j:7474/"],
+        "labels": {"mesh_service": "neo4j", "instance": "neo4j", "category": "core", "kind": "database"},
+    }
