@@ -57,3 +57,13 @@ def test_a_receiver_url_must_be_http_or_https_with_a_host_and_is_never_echoed():
         with pytest.raises(ValueError) as caught:
             _check_url(value, "slack.webhookUrl")
         assert str(caught.value) == "slack.webhookUrl must be an http(s) URL (value not shown: set it with `pulumi config set --secret`)"
+
+
+def test_a_retention_must_be_a_prometheus_duration_above_zero():
+    from components.model.monitoring import check_prometheus_duration
+
+    assert check_prometheus_duration("15d") == "15d"
+    for value in ["0s", "00d", "", "15 days", "d"]:
+        with pytest.raises(ValueError) as caught:
+            check_prometheus_duration(value)
+        assert str(caught.value) == f"{value!r} is not a Prometheus duration (e.g. 15d, 12h, 4w)"

@@ -266,3 +266,13 @@ def test_the_rendered_jobs_carry_every_relabel_the_live_prometheus_test_relies_o
         "targets": ["http://neo4j:7474/"],
         "labels": {"mesh_service": "neo4j", "instance": "neo4j", "category": "core", "kind": "database"},
     }
+
+
+def test_the_blackbox_exporter_counts_as_scraped_only_when_deployed_and_something_is_probed():
+    endpoints = default_endpoints()
+    without_exporter = [endpoint for endpoint in endpoints if endpoint.service != "blackbox-exporter"]
+    nothing_probed = [replace(endpoint, blackbox=False) for endpoint in endpoints]
+    assert "blackbox-exporter" in scraped_exporters(endpoints)
+    assert "blackbox-exporter" not in scraped_exporters(without_exporter)
+    assert "blackbox-exporter" not in scraped_exporters(nothing_probed)
+    assert "redis-exporter" in scraped_exporters(nothing_probed)
