@@ -150,7 +150,7 @@ def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(p
             "registry.local:5000/team/redis",
             "image 'registry.local:5000/team/redis' has no tag; pin one (e.g. registry.local:5000/team/redis:1.2)",
         ),
-        ("redis:", "image 'redis:' has an empty tag"),
+        ("redis:", "image 'redis:' is not a valid Docker reference ([registry/]repository:tag or repository@sha256:<64 hex>)"),
         ("team/redis:latest", "image 'team/redis:latest' uses 'latest'; pin a version tag"),
     ],
 )

@@ -311,7 +311,11 @@ def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
         (_path, "api", "'api' is not a plain path prefix (it must start with '/')"),
         (_path, "/a b", "'/a b' is not a plain path prefix (it must start with '/')"),
         (_path, "/api/", "'/api/' ends with '/'; give the prefix without it"),
-        (_origin, "localhost:3000", "'localhost:3000' is not an origin (e.g. http://localhost:3000, or *)"),
+        (
+            _origin,
+            "localhost:3000",
+            "'localhost:3000' is not an origin: scheme://host[:port] with no path (e.g. http://localhost:3000), or *",
+        ),
     ]
     for call, value, message in cases:
         with pytest.raises(ValueError) as caught:
