@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from components.catalog.image_pins import split_reference, version_parts
+
 
 class ConfigError(ValueError):
     """A user mistake in the stack config: `key` is the full config key, `message` what is wrong."""
@@ -37,6 +39,18 @@ def check_image_reference(image: str) -> str:
     if tag == "latest":
         raise ValueError(f"image {image!r} uses 'latest'; pin a version tag")
     return image
+
+
+def floating_tag(image: str, exact_parts: int) -> str | None:
+    """Why `image` floats (moves under the user between two pulls), or None: a digest, or a tag whose version has
+    `exact_parts` numeric parts (`redis:8.2.9-alpine`; `redis:8.2-alpine` and `redis:alpine` float)."""
+    if "@sha256:" in image:
+        return None
+    repository, tag = split_reference(image)
+    if version_parts(tag) >= exact_parts:
+        return None
+    example = ".".join(["1"] * exact_parts)
+    return f"image {image!r} floats: it moves with each release of its line; pin a full version ({repository}:{example}) or a digest"
 
 
 class Strict(BaseModel):

@@ -26,6 +26,7 @@ class McpServerConfig(Strict):
     transport: Literal["stdio", "http"] | None = None
     mcp_path: str | None = Field(default=None, alias="mcpPath")
     image: str | None = None
+    build_context: str | None = Field(default=None, alias="buildContext")
     data_path: str | None = Field(default=None, alias="dataPath")
     env: dict[str, str] | None = None
     memory_mb: int | None = Field(default=None, alias="memoryMb", ge=64, le=65536)
@@ -51,6 +52,13 @@ class McpServerConfig(Strict):
         if not name or not version or not version[0].isdigit():
             raise ValueError(f"{package!r} is not pinned; give an exact npm version (e.g. {package.split('@')[0] or package}@1.2.3)")
         return package
+
+    @field_validator("build_context")
+    @classmethod
+    def _is_project_relative(cls, context: str | None) -> str | None:
+        if context is not None and (context.startswith("/") or ".." in context.split("/")):
+            raise ValueError(f"{context!r} must be a directory inside the project (e.g. mcp/servers/time)")
+        return None if context is None else context.rstrip("/")
 
     @field_validator("mcp_path", "data_path")
     @classmethod

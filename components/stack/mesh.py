@@ -7,7 +7,7 @@ name; credentials and rendered files are wired in; access points and connection 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -17,6 +17,7 @@ from components.model.mesh import MeshConfig
 from components.model.telemetry import grafana_url
 from components.plan.endpoints import service_endpoints
 from components.plan.mcp import McpPlan, mcp_endpoints, mcp_urls
+from components.plan.mcp_images import McpImageBuild
 from components.plan.services import DeployedService
 from components.render.dashboards import mesh_dashboards
 from components.render.datasources import mesh_datasources
@@ -54,6 +55,8 @@ class ServiceMeshArgs:
     """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
     mcp: McpPlan | None = None
     """The DinD orchestrator and its MCP servers (see `mcp_topology.resolve_mcp`); None: no orchestrator."""
+    mcp_images: Mapping[str, McpImageBuild] = field(default_factory=dict)
+    """Each MCP server's image build, by server name (see `mcp_images.plan_image_builds`)."""
 
 
 def access_points(services: list[DeployedService], config: MeshConfig, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
@@ -160,7 +163,9 @@ class ServiceMesh(pulumi.ComponentResource):
             )
             for server in args.mcp.servers:
                 self.mcp_servers[server.service] = McpServer(
-                    server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
+                    server.service,
+                    McpServerArgs(server, args.mcp_images[server.name], self.orchestrator.provider, self.orchestrator.mcp_network.name),
+                    child,
                 )
             self.mcp_urls = mcp_urls(args.mcp, args.config)
 

@@ -15,7 +15,8 @@ from components.model.mesh import parse_mesh_config, strip_namespace
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import plan_gateway
 from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.mcp_images import plan_image_builds
+from components.plan.services import floating_image_warnings, resolve_services
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -42,8 +43,12 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     mcp = resolve_mcp(config, services)
     # the gateway routes what the mesh will register: host services and MCP servers alike
     plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
+    # each MCP server's image is built from its committed lockfile: a missing or stale one stops here
+    mcp_images = plan_image_builds(mcp.servers)
+    for warning in floating_image_warnings(config, mcp.servers):
+        pulumi.log.warn(warning)
 
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp, mcp_images=mcp_images))
     outputs = {
         "accessPoints": mesh.access_points,
         "services": [service.name for service in services],
