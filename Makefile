@@ -83,3 +83,6 @@ lock: venv ## Regenerate the hash-locked Python requirements (*.lock) from requi
 	$(UV_COMPILE) requirements.txt policies/requirements.txt -o requirements.lock
 	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 	$(UV_COMPILE) backend/requirements.txt -c requirements-dev.lock -o backend/requirements.lock
+
+mcp-lock: venv ## Write each MCP server's build context under mcp/servers/ (package.json + npm's lockfile) for CONFIG; commit them
+	$(PY) -m tools.mcp_lock --config $(CONFIG) $(SERVERS)
