@@ -21,7 +21,8 @@ from components.catalog.mcp_servers import MCP_CATALOG, NODE_IMAGE, ORCHESTRATOR
 from components.catalog.services import CATALOG
 from components.model.base import ConfigError, floating_tag
 from components.model.mesh import parse_mesh_config
-from components.offline.synth import IMAGE, Capture
+from components.offline.synth import Capture
+from components.offline.types import IMAGE
 from components.plan import mcp_images
 from components.plan.mcp_images import PROJECT_ROOT, plan_image_builds
 from components.plan.services import floating_image_warnings

@@ -12,11 +12,8 @@ from typing import Any
 import pulumi
 
 from components.model.mesh import parse_mesh_config, strip_namespace
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.mcp_images import plan_image_builds
-from components.plan.services import floating_image_warnings, resolve_services
+from components.plan.services import floating_image_warnings
+from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -38,23 +35,16 @@ class StackResult:
 
 def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
-    config = parse_mesh_config(raw_config)
-    services = resolve_services(config)
-    mcp = resolve_mcp(config, services)
-    # the gateway routes what the mesh will register: host services and MCP servers alike
-    plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
-    # each MCP server's image is built from its committed lockfile: a missing or stale one stops here
-    mcp_images = plan_image_builds(mcp.servers)
-    for warning in floating_image_warnings(config, mcp.servers):
+    plan = plan_stack(parse_mesh_config(raw_config))
+    for warning in floating_image_warnings(plan.config, plan.mcp.servers):
         pulumi.log.warn(warning)
-
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp, mcp_images=mcp_images))
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
     outputs = {
         "accessPoints": mesh.access_points,
-        "services": [service.name for service in services],
+        "services": list(plan.service_names),
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
         "mcpServers": mesh.mcp_urls,
-        "mcpDockerHost": mcp.orchestrator.docker_host,
+        "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
