@@ -97,6 +97,10 @@ class McpServer(pulumi.ComponentResource):
             cpus=server.cpus,
             network_name=args.network_name,
             aliases=[server.service],
+            hostname=server.service,
+            # supergateway and node exit at once on SIGTERM; the memory server writes its file on every change
+            stop_signal="SIGTERM",
+            stop_grace_s=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
             envs=[f"{key}={value}" for key, value in server.env] or None,
