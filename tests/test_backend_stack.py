@@ -15,10 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mesh_status
+from components.catalog.mcp_servers import MCP_CATALOG
 from components.catalog.services import CATALOG
 from components.offline.synth import Capture
 from components.offline.types import BACKEND_IMAGE, CONTAINER, IMAGE, REMOTE_IMAGE, SERVICE_MESH
 from tests.loopback import free_port, port_open, wait_until
+
+MCP_SERVICES = [spec.service for spec in MCP_CATALOG.values()]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "backend"
@@ -48,14 +51,15 @@ def test_the_backend_container_runs_the_image_it_built(plan: Capture) -> None:
 
 def test_an_external_image_replaces_the_build(synth: Callable[..., Capture]) -> None:
     capture = synth({"services": {"backend": {"image": "ghcr.io/acme/mesh-backend:1.4.2"}}})
-    assert not capture.all(IMAGE)
+    assert not capture.all(IMAGE, "backend-image-build")
     assert capture.one(REMOTE_IMAGE, "backend-image").plain["name"] == "ghcr.io/acme/mesh-backend:1.4.2"
     assert envs(capture)["MESH_CONSUL_URL"] == "http://consul:8500"
 
 
 def test_a_disabled_backend_builds_nothing(synth: Callable[..., Capture]) -> None:
     capture = synth({"services": {"backend": {"enabled": False}}})
-    assert not capture.all(IMAGE)
+    # the MCP servers' images are built all the same (inside the orchestrator)
+    assert sorted(image.name for image in capture.all(IMAGE)) == sorted(f"{service}-image" for service in MCP_SERVICES)
     assert not capture.all(CONTAINER, "backend")
 
 

@@ -31,7 +31,14 @@ def test_the_default_stack_has_the_resource_count_the_bench_scales_from(plan: Ca
         {
             "mcpServers": {
                 "files": {"enabled": False},
-                "time": {"port": 3020, "package": "@example/mcp-time@1.4.2", "bin": "t", "dataPath": "/s"},
+                # a second memory server: the same package, so the same committed build context
+                "time": {
+                    "port": 3020,
+                    "package": "@modelcontextprotocol/server-memory@2026.8.31",
+                    "bin": "mcp-server-memory",
+                    "buildContext": "mcp/servers/memory",
+                    "dataPath": "/s",
+                },
             }
         },
     ],

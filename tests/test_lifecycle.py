@@ -32,7 +32,15 @@ UNUSUAL_BUT_VALID: dict[str, dict[str, Any]] = {
     "backend replicas": {"services": {"backend": {"replicas": 3}}},
     "every UI routed": {"gateway": {"ui": ["grafana", "prometheus", "alertmanager", "jaeger", "consul", "rabbitmq"]}},
     "a seventh MCP server": {
-        "mcpServers": {"time": {"port": 3020, "package": "@example/mcp-time@1.4.2", "bin": "mcp-time", "dataPath": "/state"}}
+        "mcpServers": {
+            "notes": {
+                "port": 3020,
+                "package": "@modelcontextprotocol/server-memory@2026.8.31",
+                "bin": "mcp-server-memory",
+                "buildContext": "mcp/servers/memory",
+                "dataPath": "/state",
+            }
+        }
     },
     "Ollama on": {"services": {"ollama": {"enabled": True}}},
     "odd limits": {"services": {"redis": {"cpus": 0.25, "memoryMb": 300}, "kong": {"cpus": 2}}, "mcpServers": {"docs": {"cpus": 1.5}}},

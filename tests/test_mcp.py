@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import platform
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.catalog.endpoint import Endpoint
-from components.catalog.mcp_servers import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
+from components.catalog.mcp_servers import (
+    DOCKER_TLS_PORT,
+    MCP_CATALOG,
+    MCP_NETWORK,
+    NODE_IMAGE,
+    ORCHESTRATOR,
+    PROBE_PATH,
+    McpServerSpec,
+    package_manifest,
+)
 from components.model.base import ConfigError
 from components.offline.provider_state import written_back
 from components.offline.synth import Capture, Registration, reveal, synthesize
 from components.offline.types import (
     CONTAINER,
     DOCKER_PROVIDER,
+    IMAGE,
     MCP_SERVER,
     NETWORK,
     REMOTE_IMAGE,
@@ -24,7 +38,10 @@ from components.offline.types import (
     TLS_SELF_SIGNED_CERT,
     VOLUME,
 )
+from components.plan import mcp_images
+from components.plan.mcp_images import PROJECT_ROOT, plan_image_builds
 from components.render.mcp_probe import PROBE_SCRIPT
+from components.resources.mcp_server import docker_platform
 from components.resources.orchestrator import CERT_DIR
 from components.stack.mesh import ServiceMesh
 
@@ -179,7 +196,7 @@ def test_six_inner_containers_and_their_network_are_registered_through_the_neste
     assert sorted(server.name for server in servers) == sorted(SIX)
     for server in servers:
         inner = [r for r in plan.descendants_of(server.urn) if r.custom]
-        assert {r.type for r in inner} >= {CONTAINER, REMOTE_IMAGE}
+        assert {r.type for r in inner} >= {CONTAINER, IMAGE}
         assert all(r.provider == nested for r in inner), server.name
         container = plan.one(CONTAINER, server.name).plain
         assert container["networksAdvanced"] == [{"name": MCP_NETWORK, "aliases": [server.name]}]
@@ -187,16 +204,30 @@ def test_six_inner_containers_and_their_network_are_registered_through_the_neste
     assert all(r.provider != nested for r in host_level)
 
 
-def test_each_mcp_server_runs_a_pinned_package_from_a_pinned_image(plan: Capture) -> None:
+def test_each_mcp_server_runs_its_pinned_package_from_an_image_built_from_its_lockfile(plan: Capture) -> None:
+    builds = plan_image_builds(MCP_CATALOG.values())
     for spec in MCP_CATALOG.values():
         container = plan.one(CONTAINER, spec.service)
-        name, _, version = spec.package.rpartition("@")
-        assert name and version[0].isdigit(), spec.package
-        assert spec.package in container.plain["command"][-1]
         assert container.label("mesh.mcp.package") == spec.package
-        image = plan.descendants_of(plan.one(MCP_SERVER, spec.service).urn)
-        (pulled,) = [r for r in image if r.type == REMOTE_IMAGE]
-        assert ":" in pulled.plain["name"] and not pulled.plain["name"].endswith(":latest")
+        image = plan.one(IMAGE, f"{spec.service}-image")
+        assert image.parent == plan.one(MCP_SERVER, spec.service).urn
+        assert image.plain == {
+            "imageName": builds[spec.name].image_name,
+            "build": {
+                "context": f"mcp/servers/{spec.name}",
+                "dockerfile": "mcp/Dockerfile",
+                "args": {"DATA_PATH": spec.data_path or "", "NODE_IMAGE": NODE_IMAGE},
+                "platform": docker_platform(platform.machine()),
+                "builderVersion": "BuilderBuildKit",
+            },
+            "skipPush": True,
+            # the SDK's default, which the provider's Check writes back: nothing is built by a preview
+            "buildOnPreview": False,
+        }
+        # the container runs exactly that build (its image ID, as the provider reads it back), never a pulled tag
+        assert container.plain["image"] == written_back(IMAGE, image.name, image.plain)["repoDigest"]
+        assert container.property_dependencies["image"] == (image.urn,)
+    assert not [r for r in plan.all(REMOTE_IMAGE) if r.provider == _provider_ref(_nested_provider(plan))]
 
 
 def test_six_distinct_mcp_ports_in_3000_3099_published_on_both_daemons(plan: Capture) -> None:
@@ -238,12 +269,16 @@ def test_stateful_servers_keep_state_on_retained_inner_volumes(plan: Capture) ->
     assert "MEMORY_FILE_PATH=/data/memory.jsonl" in plan.one(CONTAINER, "mcp-memory").plain["envs"]
 
 
-def test_each_server_is_health_gated_on_the_mcp_probe_uploaded_into_it(plan: Capture) -> None:
+def test_each_server_is_health_gated_on_the_mcp_probe_baked_into_its_image(plan: Capture) -> None:
     for name in SIX:
         container = plan.one(CONTAINER, name).plain
         assert container["healthcheck"]["tests"][:4] == ["CMD", "node", PROBE_PATH, "check"]
         assert container["wait"] is True
-        assert _uploads(plan.one(CONTAINER, name))[PROBE_PATH]["content"] == PROBE_SCRIPT
+        # no upload: the build context carries this exact probe and mcp/Dockerfile copies it to PROBE_PATH
+        assert PROBE_PATH not in _uploads(plan.one(CONTAINER, name))
+        context = PROJECT_ROOT / MCP_CATALOG[name.removeprefix("mcp-")].context
+        assert (context / "mcp-probe.mjs").read_text(encoding="utf-8") == PROBE_SCRIPT
+    assert f"COPY mcp-probe.mjs {PROBE_PATH}" in (PROJECT_ROOT / "mcp" / "Dockerfile").read_text(encoding="utf-8")
 
 
 def test_stack_outputs_list_each_mcp_url(plan: Capture) -> None:
@@ -313,14 +348,37 @@ SEVENTH = {
 }
 
 
+def committed_context(root: Path, spec: McpServerSpec) -> Path:
+    """A project copy under `root` whose context for `spec` is what `make mcp-lock` writes (the lockfile reduced to its root)."""
+    if not (root / "mcp" / "Dockerfile").exists():
+        shutil.copytree(PROJECT_ROOT / "mcp", root / "mcp")
+    context = root / spec.context
+    context.mkdir(parents=True, exist_ok=True)
+    manifest = package_manifest(spec)
+    (context / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    lock = {"lockfileVersion": 3, "packages": {"": {"name": manifest["name"], "dependencies": manifest["dependencies"]}}}
+    (context / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
+    (context / "mcp-probe.mjs").write_text(PROBE_SCRIPT, encoding="utf-8")
+    return context
+
+
 def test_a_seventh_server_from_config_yields_a_container_route_and_check(
-    synth: Callable[..., Capture], monkeypatch: pytest.MonkeyPatch
+    synth: Callable[..., Capture], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    with pytest.raises(ConfigError) as missing:
+        synth(SEVENTH)
+    assert missing.value.key == "mesh:mcpServers.time.package" and "make mcp-lock" in str(missing.value)
+    time = McpServerSpec(name="time", port=3020, package="@example/mcp-time@1.4.2", bin="mcp-time")
+    committed_context(tmp_path, time)
+    monkeypatch.setattr(mcp_images, "PROJECT_ROOT", tmp_path)
     plan = synth(SEVENTH)
+    image = plan.one(IMAGE, "mcp-time-image").plain
+    assert image["build"]["context"] == "mcp/servers/time" and image["build"]["args"]["DATA_PATH"] == "/state"
+    assert image["imageName"].startswith("service-mesh/mcp-time:")
     assert len(plan.all(MCP_SERVER)) == 7
     container = plan.one(CONTAINER, "mcp-time")
     assert container.provider == _provider_ref(_nested_provider(plan))
-    assert "@example/mcp-time@1.4.2" in container.plain["command"][-1]
+    assert container.label("mesh.mcp.package") == "@example/mcp-time@1.4.2"
     assert "--stdio 'mcp-time --utc'" in container.plain["command"][-1]
     assert plan.one(VOLUME, "mcp-time-data").retain_on_delete
     assert {"internal": 3020, "external": 3020, "ip": "127.0.0.1", "protocol": "tcp"} in _ports(_orchestrator(plan))

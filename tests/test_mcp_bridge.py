@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog.mcp_servers import PROBE_PATH, SUPERGATEWAY, McpServerSpec, install_step, launch_script, serve_step
+from components.catalog.mcp_servers import MCP_CATALOG, PROBE_PATH, SUPERGATEWAY, McpServerSpec, launch_script, serve_step
 from components.render.mcp_probe import PROBE_SCRIPT
-from tests.npm_packages import installed_bin_dir
+from tests.npm_packages import installed_context
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,22 +55,18 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.
 def test_a_stdio_server_behind_the_rendered_supergateway_launch_passes_the_probe(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    bin_dir = installed_bin_dir(tmp_path_factory)
+    # supergateway as the memory server's image holds it: npm ci from its committed lockfile
+    bin_dir = installed_context(tmp_path_factory, MCP_CATALOG["memory"])
+    assert (bin_dir / "supergateway").exists(), f"the memory context locks no {SUPERGATEWAY}"
     probe = tmp_path / "mcp-probe.mjs"
     probe.write_text(PROBE_SCRIPT, encoding="utf-8")
     port = _free_port()
     spec = McpServerSpec(
         name="loopback", port=port, package="loopback@1.0.0", bin=sys.executable, args=("-m", "tests.mcp_loopback_server", "stdio")
     )
-    # the script as the container runs it, minus the global npm install (done above into a prefix) and with the probe's local path
-    assert launch_script(spec) == f"{install_step(spec)} && {serve_step(spec)}"
-    assert f"npm install --global --no-audit --no-fund loopback@1.0.0 {SUPERGATEWAY}" in install_step(spec)
-    # installed already (a restarted container): the install step succeeds without npm, which is not on this PATH
-    reinstall = subprocess.run(["/bin/sh", "-c", install_step(spec)], env={"PATH": str(bin_dir)}, capture_output=True, timeout=30)
-    assert reinstall.returncode == 0, reinstall.stderr
-    missing = McpServerSpec(name="missing", port=port, package="missing@1.0.0", bin="mcp-server-not-installed")
-    fresh = subprocess.run(["/bin/sh", "-c", install_step(missing)], env={"PATH": str(bin_dir)}, capture_output=True, timeout=30)
-    assert fresh.returncode == 127, "a missing executable must send the step to npm install"
+    # the script as the container runs it (the image holds every package: no install, no npm), with the probe's local path
+    assert launch_script(spec) == serve_step(spec)
+    assert "npm" not in shlex.split(launch_script(spec))
     rest = serve_step(spec).replace(PROBE_PATH, str(probe))
     environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     # stdin is /dev/null as in a container: supergateway exits when its stdin is a pipe that closes

@@ -8,4 +8,5 @@ Public API:
 - `metrics.EXPORTER_METRICS`: the metric names each exporter really produces.
 - `endpoint.Endpoint`: the hand-off type from the plan to discovery, the gateway and Prometheus.
 - `kong_limits.ALGORITHMS`: Kong's documented value limits.
+- `image_pins.PIN_CHECKS`, `image_pins.NO_LONGER_REBUILT`: when and where each image pin was checked, and dead tags.
 """

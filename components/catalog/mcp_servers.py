@@ -1,9 +1,11 @@
 """The MCP servers that run inside the DinD orchestrator, declared once as plain data.
 
 Each `McpServerSpec` says which pinned npm package runs, how it speaks streamable HTTP (natively, or
-bridged from stdio by supergateway) and where its state lives. The container command, the health
+bridged from stdio by supergateway) and where its state lives. Its image is built from a committed
+lockfile (`mcp/servers/<name>/`, see `components/plan/mcp_images.py`); the container command, the health
 probe and the hand-off to discovery and the gateway are derived from it; a seventh server is one
-more entry here or one `mesh:mcpServers.<name>` block. This module imports no Pulumi.
+more entry here or one `mesh:mcpServers.<name>` block plus its lockfile (`make mcp-lock`). This module
+imports no Pulumi.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Literal
 
 ORCHESTRATOR = "mcp-orchestrator"
 """The orchestrator's service name and its alias on the mesh network."""
-ORCHESTRATOR_IMAGE = "docker:29.0-dind"
+ORCHESTRATOR_IMAGE = "docker:29.7.2-dind"
 DOCKER_TLS_PORT = 2376
 """The only port the inner daemon listens on over TCP (TLS, client certificates required)."""
 DOCKER_API_BIND_ADDRESS = "127.0.0.1"
@@ -23,12 +25,14 @@ ORCHESTRATOR_HOST_PORT = 12376
 """The host port of the DinD API by default (`mesh:mcpOrchestrator.hostPort`)."""
 MCP_NETWORK = "mcp-network"
 """The internal network of the MCP servers on the inner daemon."""
-NODE_IMAGE = "node:22.21-bookworm-slim"
-"""Base image of every MCP server: the packages are installed from npm when the container starts."""
+NODE_IMAGE = "node:22.23.2-bookworm-slim"
+"""Base image of every MCP server's build (`mcp/Dockerfile`, build argument `NODE_IMAGE`)."""
 SUPERGATEWAY = "supergateway@4.0.0"
-"""The stdio -> streamable HTTP bridge, pinned."""
+"""The stdio -> streamable HTTP bridge, pinned; locked beside each stdio server's package."""
 PROBE_PATH = "/opt/mesh/mcp-probe.mjs"
-"""Where the health probe script is uploaded in every MCP container."""
+"""Where every MCP image has the health probe script (baked in by `mcp/Dockerfile`)."""
+CONTEXT_ROOT = "mcp/servers"
+"""One build context per server, `<CONTEXT_ROOT>/<name>`, relative to the project directory."""
 HEALTH_PORT_OFFSET = 100
 """The probe's HTTP face listens on `port + 100` (Consul's HTTP checks cannot POST an MCP request)."""
 SESSION_TIMEOUT_MS = 10 * 60 * 1000
@@ -56,6 +60,11 @@ class McpServerSpec:
     mcp_path: str = "/mcp"
     """The streamable HTTP path on the server."""
     image: str = NODE_IMAGE
+    """The base image its image is built on."""
+    build_context: str | None = None
+    """Its build context (package.json + package-lock.json); default `mcp/servers/<name>`. Servers may share one."""
+    npm_overrides: tuple[tuple[str, str], ...] = ()
+    """package.json `overrides`, where the package's own tree cannot be locked as published."""
     data_path: str | None = None
     """Where an inner named volume keeps the server's state (retained)."""
     env: tuple[tuple[str, str], ...] = ()
@@ -76,6 +85,15 @@ class McpServerSpec:
         return self.port + HEALTH_PORT_OFFSET
 
     @property
+    def context(self) -> str:
+        return self.build_context or f"{CONTEXT_ROOT}/{self.name}"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The pinned npm packages its image holds: the server, and the bridge where it speaks stdio."""
+        return (self.package, SUPERGATEWAY) if self.transport == "stdio" else (self.package,)
+
+    @property
     def local_url(self) -> str:
         """The server's own endpoint, from inside its container."""
         return f"http://127.0.0.1:{self.port}{self.mcp_path}"
@@ -86,13 +104,33 @@ def server_command(spec: McpServerSpec) -> str:
     return shlex.join([spec.bin, *(arg.replace("{port}", str(spec.port)) for arg in spec.args)])
 
 
-def install_step(spec: McpServerSpec) -> str:
-    """Install the pinned packages once per container (a restart finds them installed and needs no registry)."""
-    packages = [spec.package] + ([SUPERGATEWAY] if spec.transport == "stdio" else [])
-    executables = [spec.bin] + (["supergateway"] if spec.transport == "stdio" else [])
-    installed = " && ".join(shlex.join(["command", "-v", executable]) for executable in executables)
-    install = shlex.join(["npm", "install", "--global", "--no-audit", "--no-fund", *packages])
-    return f"{{ {{ {installed}; }} >/dev/null 2>&1 || {install}; }}"
+def split_package(package: str) -> tuple[str, str]:
+    """(`name`, `version`) of a pinned `name@version` (scoped names keep their leading @)."""
+    name, _, version = package.rpartition("@")
+    return name, version
+
+
+def package_manifest(spec: McpServerSpec) -> dict[str, object]:
+    """The package.json of its build context: exactly its pinned packages, nothing else (`make mcp-lock` writes it)."""
+    return {
+        "name": f"mesh-{spec.service}",
+        "private": True,
+        "description": f"{spec.service}: generated by `make mcp-lock`; the image installs package-lock.json with npm ci",
+        "dependencies": dict(sorted(split_package(package) for package in spec.packages)),
+    } | ({"overrides": dict(spec.npm_overrides)} if spec.npm_overrides else {})
+
+
+# claude-flow's optional @ruvector/* packages ask for platform builds that were never published (graph-node 2.1.0
+# wants graph-node-darwin-arm64@2.1.0; only 2.0.4 exists): npm install skips them, npm ci refuses the lockfile.
+# Each is pinned to its one published version; npm installs none of them on linux-x64, where the image runs.
+_RUVECTOR_UNPUBLISHED = (
+    *((f"@ruvector/graph-node-{platform}", "2.0.4") for platform in ("darwin-arm64", "darwin-x64", "linux-arm64-gnu", "win32-x64-msvc")),
+    *((f"@ruvector/router-{platform}", "0.1.30") for platform in ("darwin-arm64", "darwin-x64", "linux-arm64-gnu", "win32-x64-msvc")),
+    *(
+        (f"@ruvector/sona-{platform}", "0.1.5")
+        for platform in ("darwin-arm64", "darwin-x64", "linux-arm64-gnu", "win32-arm64-msvc", "win32-x64-msvc")
+    ),
+)
 
 
 def serve_step(spec: McpServerSpec) -> str:
@@ -123,8 +161,8 @@ def serve_step(spec: McpServerSpec) -> str:
 
 
 def launch_script(spec: McpServerSpec) -> str:
-    """The container's shell script: install the pinned packages, start the probe's HTTP face, run the server."""
-    return f"{install_step(spec)} && {serve_step(spec)}"
+    """The container's shell script: start the probe's HTTP face, run the server; the image holds both, nothing is installed."""
+    return serve_step(spec)
 
 
 def container_command(spec: McpServerSpec) -> tuple[str, ...]:
@@ -144,6 +182,7 @@ def _catalog() -> tuple[McpServerSpec, ...]:
             package="claude-flow@3.43.0",
             bin="claude-flow",
             args=("mcp", "start"),
+            npm_overrides=_RUVECTOR_UNPUBLISHED,
             memory_mb=1024,
             description="core MCP functionality (agents, swarms, memory tools)",
         ),

@@ -158,7 +158,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="postgres",
             kind="database",
             category="core",
-            image="postgres:17.6-alpine",
+            image="postgres:17.11-alpine",
             ports=(Port(5432, 10000, "postgres"),),
             probe=Probe(("CMD-SHELL", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB"'), "pg_isready"),
             check=Check("tcp", 5432),
@@ -174,7 +174,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="redis",
             kind="database",
             category="core",
-            image="redis:8.2-alpine",
+            image="redis:8.2.9-alpine",
             ports=(Port(6379, 10001, "redis"),),
             # redis-cli reads the password from REDISCLI_AUTH, so the probe authenticates
             probe=Probe(("CMD-SHELL", "redis-cli ping | grep -q PONG"), "redis-cli"),
@@ -190,7 +190,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="neo4j",
             kind="database",
             category="core",
-            image="neo4j:5.26-community",
+            image="neo4j:5.26.29-community",
             ports=(Port(7474, 10002, "http"), Port(7687, 10003, "bolt")),
             # Debian-based image: bash is certain, wget is not promised across tags
             probe=http_probe("bash", 7474, "/", start_period_s=60),
@@ -246,7 +246,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="consul",
             kind="mesh",
             category="core",
-            image="hashicorp/consul:1.22",
+            image="hashicorp/consul:1.22.3",
             ports=(Port(8500, 10006),),
             # healthy once a leader is elected (the endpoint answers `""` before): no token needed
             probe=Probe(("CMD-SHELL", "curl -fsS http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"), "curl"),
@@ -284,7 +284,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="kong",
             kind="mesh",
             category="core",
-            image="kong:3.9.1",
+            image="kong:3.9.3",
             ports=(Port(8000, 10005, "proxy"), Port(8001, 10015, "admin"), Port(8100, None, "status")),
             probe=http_probe("bash", 8100, "/status/ready"),
             check=Check("http", 8100, "/status/ready"),
@@ -307,7 +307,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             name="rabbitmq",
             kind="messaging",
             category="core",
-            image="rabbitmq:4.2-management",
+            image="rabbitmq:4.2.9-management",
             ports=(Port(5672, 10007, "amqp"), Port(15672, 10008, "management"), Port(15692, None, "prometheus")),
             probe=Probe(
                 ("CMD", "rabbitmq-diagnostics", "-q", "ping"), "rabbitmq-diagnostics", interval_s=15, timeout_s=10, start_period_s=60

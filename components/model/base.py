@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pydantic import BaseModel, ConfigDict
 
 from components.catalog.canonical import docker_cpus
+from components.catalog.image_pins import split_reference, version_parts
 
 # A value that looks like a credential wherever it appears: URL userinfo (`scheme://user:pass@`), well-known token
 # prefixes (GitHub, GitLab, Slack, OpenAI-style `sk-`, AWS access keys, npm, Hugging Face), and long mixed runs.
@@ -141,6 +142,18 @@ def check_bind_address(address: str) -> str:
     except ValueError:
         raise ValueError(f"{address!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") from None
     return address
+
+
+def floating_tag(image: str, exact_parts: int) -> str | None:
+    """Why `image` floats (moves under the user between two pulls), or None: a digest, or a tag whose version has
+    `exact_parts` numeric parts (`redis:8.2.9-alpine`; `redis:8.2-alpine` and `redis:alpine` float)."""
+    if "@sha256:" in image:
+        return None
+    repository, tag = split_reference(image)
+    if version_parts(tag) >= exact_parts:
+        return None
+    example = ".".join(["1"] * exact_parts)
+    return f"image {image!r} floats: it moves with each release of its line; pin a full version ({repository}:{example}) or a digest"
 
 
 class Strict(BaseModel):

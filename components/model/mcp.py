@@ -59,6 +59,7 @@ class McpServerConfig(Strict):
     transport: Literal["stdio", "http"] | None = None
     mcp_path: str | None = Field(default=None, alias="mcpPath")
     image: str | None = None
+    build_context: str | None = Field(default=None, alias="buildContext")
     data_path: str | None = Field(default=None, alias="dataPath")
     env: dict[str, str] | None = None
     memory_mb: int | None = Field(default=None, alias="memoryMb", ge=64, le=65536)
@@ -92,6 +93,13 @@ class McpServerConfig(Strict):
     @classmethod
     def _package_is_pinned(cls, package: str | None) -> str | None:
         return None if package is None else check_npm_package(package)
+
+    @field_validator("build_context")
+    @classmethod
+    def _is_project_relative(cls, context: str | None) -> str | None:
+        if context is not None and (context.startswith("/") or ".." in context.split("/")):
+            raise ValueError(f"{context!r} must be a directory inside the project (e.g. mcp/servers/time)")
+        return None if context is None else context.rstrip("/")
 
     @field_validator("mcp_path", "data_path")
     @classmethod

@@ -119,6 +119,8 @@ def scaled_config(scale: int) -> dict[str, Any]:
             "package": "@modelcontextprotocol/server-memory@2026.8.31",
             "bin": "mcp-server-memory",
             "transport": "stdio",
+            # the same package as mcp-memory: its committed lockfile builds every copy
+            "buildContext": "mcp/servers/memory",
         }
         port += 1
     return {"portRanges": {"mcp": [3000, 65000]}, "mcpServers": servers}

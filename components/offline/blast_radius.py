@@ -44,7 +44,13 @@ def _names(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-SEVENTH_MCP_SERVER = {"port": 3020, "package": "@example/mcp-time@1.4.2", "bin": "mcp-time"}
+# a second memory server: the same package, so it builds from mcp-memory's committed lockfile
+SEVENTH_MCP_SERVER = {
+    "port": 3020,
+    "package": "@modelcontextprotocol/server-memory@2026.8.31",
+    "bin": "mcp-server-memory",
+    "buildContext": "mcp/servers/memory",
+}
 
 EDITS: tuple[Edit, ...] = (
     Edit(
@@ -72,11 +78,11 @@ EDITS: tuple[Edit, ...] = (
     ),
     Edit(
         "a new MCP server",
-        {"mcpServers": {"time": SEVENTH_MCP_SERVER}},
-        concerns=_names("mcp-time", "mcp-orchestrator", "kong", "prometheus", "backend"),
+        {"mcpServers": {"notes": SEVENTH_MCP_SERVER}},
+        concerns=_names("mcp-notes", "mcp-orchestrator", "kong", "prometheus", "backend"),
         replaced=_names("kong", "mcp-orchestrator", "prometheus", "backend"),
         updated=_names("mesh-discovery-consul-esm-policy", "mesh-grafana-mesh-overview"),
-        created=_names("mcp-time", "mcp-time-image", "mcp-time-registration"),
+        created=_names("mcp-notes", "mcp-notes-image", "mcp-notes-registration"),
         why="the orchestrator publishes one more port, Kong routes it, Prometheus probes it (static blackbox target), "
         "the backend lists it (MESH_MCP_SERVERS); data stays on their volumes",
     ),

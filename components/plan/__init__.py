@@ -5,4 +5,5 @@ Public API:
 - `stack.plan_stack`, `stack.StackPlan`: the whole plan (services, MCP servers, endpoints, gateway), computed once.
 - `addresses.client_url`, `addresses.access_points`: the one bind-address-to-URL rule and what it gives.
 - `services.resolve_services`, `mcp.resolve_mcp`, `endpoints.service_endpoints`, `gateway.plan_gateway`: its parts.
+- `mcp_images.plan_image_builds`: each MCP server's image build (context, tag) from its committed lockfile.
 """

@@ -93,6 +93,7 @@ def _apply(name: str, base: McpServerSpec | None, override: McpServerConfig) -> 
         "transport": override.transport,
         "mcp_path": override.mcp_path,
         "image": override.image,
+        "build_context": override.build_context,
         "data_path": override.data_path,
         "env": None if override.env is None else tuple(sorted(override.env.items())),
         "memory_mb": override.memory_mb,

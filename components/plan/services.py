@@ -7,11 +7,14 @@ is a `ConfigError` naming the key. This module imports no Pulumi.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from components.catalog.image_pins import PIN_CHECKS, split_reference
+from components.catalog.mcp_servers import NODE_IMAGE, ORCHESTRATOR_IMAGE, McpServerSpec
 from components.catalog.names import POSTGRES
 from components.catalog.services import CATALOG, DataVolume, ServiceSpec
-from components.model.base import ConfigError
+from components.model.base import ConfigError, floating_tag
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
 from components.render.datastores import postgres_data_path
 
@@ -135,3 +138,22 @@ def resolve_services(config: MeshConfig) -> list[DeployedService]:
     _check_collisions(enabled)
     _check_dependencies(enabled)
     return enabled
+
+
+def floating_image_warnings(config: MeshConfig, mcp_servers: Iterable[McpServerSpec]) -> list[str]:
+    """One line per configured image that floats where the catalog pins an exact version (allowed, but said out loud)."""
+    chosen: list[tuple[str, str, str]] = [
+        (f"{CONFIG_NAMESPACE}:services.{name}.image", override.image, CATALOG[name].image)
+        for name, override in sorted(config.services.items())
+        if override.image is not None and name in CATALOG
+    ]
+    if config.mcp_orchestrator.image is not None:
+        chosen.append((f"{CONFIG_NAMESPACE}:mcpOrchestrator.image", config.mcp_orchestrator.image, ORCHESTRATOR_IMAGE))
+    chosen += [(f"{CONFIG_NAMESPACE}:mcpServers.{server.name}.image", server.image, NODE_IMAGE) for server in mcp_servers]
+    warnings = []
+    for key, image, pinned in chosen:
+        check = PIN_CHECKS.get(split_reference(pinned)[0])
+        reason = floating_tag(image, check.version_parts if check is not None else 3)
+        if reason is not None:
+            warnings.append(f"{key}: {reason} (the catalog pins {pinned})")
+    return warnings

@@ -6,6 +6,7 @@ the key), so the composition root only registers what the plan says. Pure: no Pu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.catalog.endpoint import Endpoint
@@ -14,6 +15,7 @@ from components.plan.endpoints import service_endpoints
 from components.plan.gateway import GatewayPlan, plan_gateway
 from components.plan.host import check_cpus_fit
 from components.plan.mcp import McpPlan, mcp_endpoints, resolve_mcp
+from components.plan.mcp_images import McpImageBuild, plan_image_builds
 from components.plan.services import DeployedService, resolve_services
 
 
@@ -29,6 +31,8 @@ class StackPlan:
     """Every instance discovery registers, the gateway routes and Prometheus scrapes: host services, then MCP."""
     gateway: GatewayPlan
     """What Kong routes and how it balances and breaks circuits (rendered only when Kong is deployed)."""
+    mcp_images: Mapping[str, McpImageBuild]
+    """Each MCP server's image build from its committed lockfile, by server name."""
 
     def service(self, name: str) -> DeployedService | None:
         """The deployed service of that name; None when this stack does not deploy it."""
@@ -50,4 +54,6 @@ def plan_stack(config: MeshConfig, host_cpus: int | None = None) -> StackPlan:
     # the gateway routes what the mesh will register: host services and MCP servers alike
     endpoints = tuple(service_endpoints(services) + mcp_endpoints(mcp))
     gateway = plan_gateway(config, list(endpoints))
-    return StackPlan(config=config, services=tuple(services), mcp=mcp, endpoints=endpoints, gateway=gateway)
+    # each MCP server's image is built from its committed lockfile: a missing or stale one stops here
+    mcp_images = plan_image_builds(mcp.servers)
+    return StackPlan(config=config, services=tuple(services), mcp=mcp, endpoints=endpoints, gateway=gateway, mcp_images=mcp_images)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from components.catalog.mcp_servers import (
+    CONTEXT_ROOT,
     DOCKER_TLS_PORT,
     MCP_CATALOG,
     MCP_NETWORK,
@@ -104,8 +105,9 @@ def render_services_md() -> str:
         "## The MCP orchestrator and its servers",
         "",
         f"`{ORCHESTRATOR}` runs `{ORCHESTRATOR_IMAGE}` (privileged, the only one) with its TLS API on {DOCKER_TLS_PORT},",
-        f"published on 127.0.0.1:{ORCHESTRATOR_HOST_PORT}. Inside it, each MCP server runs `{NODE_IMAGE}` on",
-        f"`{MCP_NETWORK}`; stdio servers are bridged to streamable HTTP by `{SUPERGATEWAY}`. The orchestrator",
+        f"published on 127.0.0.1:{ORCHESTRATOR_HOST_PORT}. Inside it, each MCP server runs an image built on `{NODE_IMAGE}`",
+        f"from its committed lockfile (`{CONTEXT_ROOT}/<name>/`) on `{MCP_NETWORK}`; stdio servers are bridged to",
+        f"streamable HTTP by `{SUPERGATEWAY}`, locked beside them. The orchestrator",
         "publishes each server's port on the bind address; the probe's HTTP face (port + 100) is what Consul checks.",
         "",
         *_table(

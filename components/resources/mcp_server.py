@@ -1,29 +1,37 @@
 """`McpServer`: one MCP server of the catalog as a container in the orchestrator's inner daemon.
 
-Everything here goes through the nested provider: the image is pulled by the inner daemon, state lives
-on an inner volume, the container joins `mcp-network` and the inner daemon publishes the server's port
-(and its probe's HTTP face) on the orchestrator, where the mesh reaches them by the orchestrator's alias.
+Everything here goes through the nested provider: the inner daemon builds the server's image from its
+committed lockfile (`mcp/servers/<name>/`), state lives on an inner volume, the container joins `mcp-network`
+and the inner daemon publishes the server's port (and its probe's HTTP face) on the orchestrator, where the
+mesh reaches them by the orchestrator's alias.
 """
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 
-from components.catalog.mcp_servers import PROBE_PATH, McpServerSpec, container_command, health_test
+from components.catalog.mcp_servers import McpServerSpec, container_command, health_test
 from components.catalog.services import Probe
-from components.render.mcp_probe import PROBE_SCRIPT
+from components.plan.mcp_images import McpImageBuild
 from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
 
-# npm installs the pinned packages when the container starts: give it time before failures count
-INNER_WAIT_TIMEOUT_S = 600
+_DOCKER_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def docker_platform(machine: str) -> str:
+    """Docker's name for this machine's platform; the provider would default to it, so stating it keeps state = inputs."""
+    return f"linux/{_DOCKER_ARCHITECTURES.get(machine.lower(), machine.lower())}"
 
 
 @dataclass(frozen=True)
 class McpServerArgs:
     server: McpServerSpec
+    build: McpImageBuild
+    """Its image: context, Dockerfile, build arguments and the content-hash tag."""
     provider: pulumi.ProviderResource
     """The nested provider of the orchestrator's inner daemon."""
     network_name: pulumi.Input[str]
@@ -35,6 +43,7 @@ TYPE_TOKEN = "service-mesh:mcp_server:McpServer"
 
 
 class McpServer(pulumi.ComponentResource):
+    image: docker.Image
     container: docker.Container
     volumes: list[docker.Volume]
 
@@ -43,7 +52,21 @@ class McpServer(pulumi.ComponentResource):
         server = args.server
         inner = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        image = docker.RemoteImage(f"{name}-image", name=server.image, keep_locally=True, opts=inner)
+        build = args.build
+        # built by the inner daemon, never pushed; every input as the provider's Check writes it back to state
+        self.image = docker.Image(
+            f"{name}-image",
+            image_name=build.image_name,
+            build=docker.DockerBuildArgs(
+                context=build.context,
+                dockerfile=build.dockerfile,
+                args=dict(build.args),
+                platform=docker_platform(platform.machine()),
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            ),
+            skip_push=True,
+            opts=inner,
+        )
         self.volumes = []
         volume_args = []
         if server.data_path is not None:
@@ -59,21 +82,21 @@ class McpServer(pulumi.ComponentResource):
         self.container = mesh_container(
             server.service,
             instance=server.service,
-            image=image.image_id,
-            probe=Probe(test=tuple(health_test(server)), tool="node", interval_s=30, timeout_s=20, retries=5, start_period_s=180),
+            # the image ID (what the provider reads back): a rebuild with other content replaces the container
+            image=self.image.repo_digest,
+            probe=Probe(test=tuple(health_test(server)), tool="node", interval_s=30, timeout_s=20, retries=5, start_period_s=60),
             labels=ContainerLabels(
                 service=server.service,
                 instance=server.service,
                 category="mcp",
                 kind="mcp",
                 probe_tool="node",
-                extra={"mesh.mcp.package": server.package, "mesh.mcp.transport": server.transport},
+                extra={"mesh.mcp.package": server.package, "mesh.mcp.transport": server.transport, "mesh.mcp.image": build.image_name},
             ),
             memory_mb=server.memory_mb,
             cpus=server.cpus,
             network_name=args.network_name,
             aliases=[server.service],
-            wait_timeout_s=INNER_WAIT_TIMEOUT_S,
             hostname=server.service,
             # supergateway and node exit at once on SIGTERM; the memory server writes its file on every change
             stop_signal="SIGTERM",
@@ -88,6 +111,5 @@ class McpServer(pulumi.ComponentResource):
                 docker.ContainerPortArgs(internal=server.health_port, external=server.health_port, protocol="tcp"),
             ],
             volumes=volume_args or None,
-            uploads=[docker.ContainerUploadArgs(file=PROBE_PATH, content=PROBE_SCRIPT, permissions="0644")],
         )
-        self.register_outputs({"container": self.container.name, "package": server.package})
+        self.register_outputs({"container": self.container.name, "package": server.package, "image": build.image_name})

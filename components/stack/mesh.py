@@ -132,7 +132,9 @@ class ServiceMesh(pulumi.ComponentResource):
         self.mcp_servers: dict[str, McpServer] = {}
         for server in plan.mcp.servers:
             self.mcp_servers[server.service] = McpServer(
-                server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
+                server.service,
+                McpServerArgs(server, plan.mcp_images[server.name], self.orchestrator.provider, self.orchestrator.mcp_network.name),
+                child,
             )
         self.mcp_urls = mcp_urls(plan.mcp, config)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components.model.mesh import CONFIG_NAMESPACE, parse_mesh_config, strip_namespace
+from components.plan.services import floating_image_warnings
 from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
@@ -69,6 +70,8 @@ def build_stack(raw_config: Mapping[str, Any], secret_keys: Collection[str] = ()
     synthesis leaves it unknown, so the result does not depend on the machine it runs on.
     """
     plan = plan_stack(parse_mesh_config(raw_config, [(key,) for key in secret_keys]), host_cpus)
+    for warning in floating_image_warnings(plan.config, plan.mcp.servers):
+        pulumi.log.warn(warning)
     mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
     outputs = {
         "accessPoints": mesh.access_points,
