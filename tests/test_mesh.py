@@ -43,19 +43,19 @@ def test_every_published_port_binds_to_the_bind_address_and_lies_in_its_category
 def test_access_points_name_the_address_each_port_really_binds(synth):
     capture = synth({"bindAddress": "0.0.0.0", "proxyBindAddress": "192.0.2.10"})
     points = capture.outputs["accessPoints"]
-    assert points["kong.admin"] == "http://127.0.0.1:10015"  # admin stays on loopback whatever the bind address
+    assert points["kong.status"] == "http://127.0.0.1:10015"  # the status listener stays on loopback whatever the bind address
     assert points["kong.proxy"] == "http://192.0.2.10:10005"
     assert points["postgres"] == "postgresql://127.0.0.1:10000"
 
 
 def test_the_bind_address_from_config_reaches_every_published_port(synth):
     capture = synth({"bindAddress": "192.0.2.10"})
-    # Kong's admin API is the one exception: it stays on loopback (tests/test_gateway.py)
+    # Kong's status listener is the one exception: it stays on loopback (tests/test_gateway.py)
     ips = {
         port["ip"]
         for container in host_containers(capture)
         for port in container.plain.get("ports") or []
-        if (container.name, port["internal"]) != ("kong", 8001)
+        if (container.name, port["internal"]) != ("kong", 8100)
     }
     assert ips == {"192.0.2.10"}
 

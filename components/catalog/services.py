@@ -230,7 +230,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             kind="mesh",
             category="core",
             image="kong:3.9.1",
-            ports=(Port(8000, 10005, "proxy"), Port(8001, 10015, "admin"), Port(8100, None, "status")),
+            # the admin API (which can replace the whole configuration) listens on the container's loopback
+            # only; readers use the read-only status listener (/status, /metrics, upstream health)
+            ports=(Port(8000, 10005, "proxy"), Port(8100, 10015, "status")),
             probe=http_probe("bash", 8100, "/status/ready"),
             check=Check("http", 8100, "/status/ready"),
             metrics=Metrics(8100),
@@ -238,7 +240,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:
                 ("KONG_DATABASE", "off"),
                 ("KONG_DECLARATIVE_CONFIG", "/kong/declarative/kong.yml"),
                 ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
-                ("KONG_ADMIN_LISTEN", "0.0.0.0:8001"),
+                ("KONG_ADMIN_LISTEN", "127.0.0.1:8001"),
+                ("KONG_ADMIN_GUI_LISTEN", "off"),
+                ("KONG_ANONYMOUS_REPORTS", "off"),
                 ("KONG_STATUS_LISTEN", "0.0.0.0:8100"),
                 ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
                 ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),

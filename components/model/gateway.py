@@ -74,7 +74,7 @@ Seconds = Annotated[int, AfterValidator(_seconds)]
 class UpstreamSettings(_Strict):
     """`mesh:gateway.upstreams.<service>`: balancing and circuit breaker of one routed service.
 
-    Unset fields take the defaults of the service's kind (backend 5 failures / 30 s / 60 s, MCP 5 / 15 / 45).
+    Unset fields take the defaults of the service's kind (backend 5 failures / 30 s / 60 s, MCP 5 / 5 s connect / 45).
     """
 
     algorithm: Annotated[str, AfterValidator(_algorithm)] | None = None
@@ -83,7 +83,9 @@ class UpstreamSettings(_Strict):
     failures: BreakerCount | None = None
     """Failures (5xx, refused connections, timeouts) in a row that open the breaker for a target."""
     timeout_s: Seconds | None = Field(default=None, alias="timeoutS")
-    """Connect/read/write timeout of a proxied request; a timeout counts as a failure."""
+    """Connect timeout of a proxied request (and its read/write timeout unless readTimeoutS says otherwise)."""
+    read_timeout_s: Seconds | None = Field(default=None, alias="readTimeoutS")
+    """Read/write timeout of a proxied request (default: timeoutS; 3600 for MCP servers, whose tool calls and streams run long)."""
     recovery_s: Seconds | None = Field(default=None, alias="recoveryS")
     """How long an open breaker waits before it probes the target again."""
     successes: BreakerCount | None = None

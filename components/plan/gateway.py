@@ -72,9 +72,14 @@ class Breaker:
     probe_interval_s: int = 10
 
 
-# from the original design: backend 5 failures / 30 s timeout / 60 s recovery, MCP 5 / 15 / 45
-DEFAULT_BREAKERS: dict[str, Breaker] = {"core": Breaker(5, 30, 60), "mcp": Breaker(5, 15, 45)}
+# from the original design: backend 5 failures / 30 s timeout / 60 s recovery, MCP 5 / 15 / 45; an MCP
+# server's timeout is its connect timeout only, its streams get MCP_STREAM_TIMEOUT_S
+DEFAULT_BREAKERS: dict[str, Breaker] = {"core": Breaker(5, 30, 60), "mcp": Breaker(5, 5, 45)}
+MCP_STREAM_TIMEOUT_S = 3600
+"""Read/write timeout of MCP routes: a tool call or an idle event stream may last this long."""
+STREAMING_KINDS = frozenset({"mcp"})
 DEFAULT_ALGORITHM = "round-robin"
+DEFAULT_HASH_ON = "path"
 
 Auth = Literal["jwt", "key-auth", "none"]
 
@@ -111,10 +116,22 @@ class RoutedService:
     probe_type: ProbeType
     probe_path: str
     rate_limit_per_minute: int
+    read_timeout_s: int
+    """Read/write timeout; the breaker's `timeout_s` is the connect timeout."""
 
     @property
     def upstream(self) -> str:
         return f"{self.name}-upstream"
+
+    @property
+    def streams(self) -> bool:
+        """MCP: long tool calls and server-sent event streams, never buffered, never a timeout failure."""
+        return self.kind in STREAMING_KINDS
+
+    @property
+    def retries(self) -> int:
+        """Kong retries on another target: none with one target (it would hit the same one), else at most targets-1."""
+        return max(0, sum(1 for target in self.targets if target.weight > 0) - 1)
 
 
 @dataclass(frozen=True)
@@ -279,6 +296,13 @@ def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService
     algorithm = settings.algorithm or DEFAULT_ALGORITHM
     if settings.hash_on is not None and algorithm != "consistent-hashing":
         raise ConfigError(_key("upstreams", candidate.name, "hashOn"), f"only consistent-hashing hashes; {candidate.name} uses {algorithm}")
+    hash_on = "none"
+    if algorithm == "consistent-hashing":
+        hash_on = settings.hash_on or DEFAULT_HASH_ON
+        why_not = _why_hash_cannot_spread(candidate, hash_on)
+        if why_not:
+            key = _key("upstreams", candidate.name, "hashOn" if settings.hash_on else "algorithm")
+            raise ConfigError(key, why_not)
     instances = [endpoint.instance for endpoint in candidate.endpoints]
     for instance in settings.weights:
         if instance not in instances:
@@ -303,12 +327,31 @@ def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService
         targets=targets,
         routes=candidate.routes,
         algorithm=algorithm,
-        hash_on=(settings.hash_on or "ip") if algorithm == "consistent-hashing" else "none",
+        hash_on=hash_on,
         breaker=breaker,
         probe_type=candidate.probe[0],
         probe_path=candidate.probe[1],
         rate_limit_per_minute=rate_limit,
+        read_timeout_s=settings.read_timeout_s or (MCP_STREAM_TIMEOUT_S if candidate.kind in STREAMING_KINDS else breaker.timeout_s),
     )
+
+
+def _why_hash_cannot_spread(candidate: _Candidate, hash_on: str) -> str | None:
+    """Consistent hashing on a value every request shares sends all traffic to one target."""
+    if hash_on == "consumer":
+        return f"hashing on the consumer sends all of {candidate.name}'s traffic to one target: every client authenticates as {CONSUMER}"
+    if hash_on == "ip":
+        return (
+            f"hashing on the client IP sends all of {candidate.name}'s traffic to one target: "
+            "clients on this host reach the proxy through Docker's port forwarding and share its gateway address"
+        )
+    paths = {path for route in candidate.routes for path in route.paths or ()}
+    if hash_on == "path" and (candidate.kind in STREAMING_KINDS or (len(paths) < 2 and not any(route.hosts for route in candidate.routes))):
+        return (
+            f"hashing on the path sends all of {candidate.name}'s traffic to one target: every request goes to its one endpoint "
+            "(use round-robin or least-connections)"
+        )
+    return None
 
 
 def plan_gateway(config: MeshConfig, endpoints: Sequence[Endpoint]) -> GatewayPlan:
@@ -336,6 +379,8 @@ def plan_gateway(config: MeshConfig, endpoints: Sequence[Endpoint]) -> GatewayPl
 
 def _healthchecks(service: RoutedService) -> Healthchecks:
     breaker = service.breaker
+    # a long MCP tool call that times out is not a sign of a dead server; refused connections and 5xx still count
+    passive_timeouts = 0 if service.streams else breaker.failures
     return Healthchecks(
         active=ActiveHealthcheck(
             type=service.probe_type,
@@ -352,17 +397,42 @@ def _healthchecks(service: RoutedService) -> Healthchecks:
         passive=PassiveHealthcheck(
             # a success resets the failure counters, so the breaker opens on failures in a row
             healthy=PassiveHealthy(successes=breaker.successes),
-            unhealthy=PassiveUnhealthy(http_failures=breaker.failures, tcp_failures=breaker.failures, timeouts=breaker.failures),
+            unhealthy=PassiveUnhealthy(http_failures=breaker.failures, tcp_failures=breaker.failures, timeouts=passive_timeouts),
         ),
     )
 
 
 def _auth_plugin(auth: Auth) -> tuple[Plugin, ...]:
-    # preflight requests carry no credentials; the cors plugin answers them
+    # preflight requests carry no credentials; the cors plugin answers them. Credentials only in headers:
+    # a query string (?jwt=, ?apikey=) lands in access logs
     if auth == "jwt":
-        return (Plugin("jwt", {"claims_to_verify": ["exp"], "key_claim_name": "iss", "run_on_preflight": False}),)
+        return (
+            Plugin(
+                "jwt",
+                {
+                    "claims_to_verify": ["exp"],
+                    "key_claim_name": "iss",
+                    "run_on_preflight": False,
+                    "header_names": ["authorization"],
+                    "uri_param_names": [],
+                    "cookie_names": [],
+                },
+            ),
+        )
     if auth == "key-auth":
-        return (Plugin("key-auth", {"key_names": [API_KEY_HEADER], "hide_credentials": True, "run_on_preflight": False}),)
+        return (
+            Plugin(
+                "key-auth",
+                {
+                    "key_names": [API_KEY_HEADER],
+                    "hide_credentials": True,
+                    "run_on_preflight": False,
+                    "key_in_header": True,
+                    "key_in_query": False,
+                    "key_in_body": False,
+                },
+            ),
+        )
     return ()
 
 
@@ -403,7 +473,7 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
     services = []
     upstreams = []
     for routed in plan.services:
-        timeout_ms = routed.breaker.timeout_s * 1000
+        connect_ms, read_ms = routed.breaker.timeout_s * 1000, routed.read_timeout_s * 1000
         rate_limit = (
             (Plugin("rate-limiting", {"minute": routed.rate_limit_per_minute, "policy": "local", "limit_by": "consumer"}),)
             if routed.rate_limit_per_minute > 0
@@ -415,9 +485,10 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
                 host=routed.upstream,
                 port=routed.port,
                 path=routed.service_path,
-                connect_timeout=timeout_ms,
-                read_timeout=timeout_ms,
-                write_timeout=timeout_ms,
+                connect_timeout=connect_ms,
+                read_timeout=read_ms,
+                write_timeout=read_ms,
+                retries=routed.retries,
                 routes=tuple(
                     Route(
                         name=route.name,
@@ -425,6 +496,7 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
                         hosts=route.hosts,
                         methods=route.methods,
                         strip_path=route.strip_path,
+                        response_buffering=not routed.streams,
                         plugins=_auth_plugin(route.auth),
                     )
                     for route in routed.routes

@@ -117,6 +117,8 @@ class Route:
     protocols: tuple[str, ...] = ("http", "https")
     strip_path: bool = False
     preserve_host: bool = False
+    response_buffering: bool = True
+    """Off for streams (MCP's server-sent events): Kong passes each chunk on as it arrives."""
     plugins: tuple[Plugin, ...] = ()
 
 
@@ -132,6 +134,8 @@ class Service:
     connect_timeout: int = 60000
     read_timeout: int = 60000
     write_timeout: int = 60000
+    retries: int = 5
+    """Tries on another target after a failed one (Kong's default 5; each failed try counts toward the breaker)."""
     plugins: tuple[Plugin, ...] = ()
 
 

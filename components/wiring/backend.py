@@ -24,7 +24,7 @@ def mesh_urls(context: WiringContext) -> dict[str, str]:
     specs = {service.name: service.spec for service in context.services}
     wanted = {
         "MESH_CONSUL_URL": ("consul", None),
-        "MESH_KONG_ADMIN_URL": ("kong", "admin"),
+        "MESH_KONG_STATUS_URL": ("kong", "status"),
         "MESH_PROMETHEUS_URL": ("prometheus", None),
         "MESH_GRAFANA_URL": ("grafana", None),
         "MESH_JAEGER_URL": ("jaeger", "ui"),

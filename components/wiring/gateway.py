@@ -1,5 +1,6 @@
 """Wiring of the Kong gateway: the rendered kong.yml (a secret: it holds the consumer's credentials),
-tracing environment for the opentelemetry plugin, and port binds (admin on loopback only).
+tracing environment for the opentelemetry plugin, nginx workers sized to the CPU limit, and port binds
+(the read-only status listener on loopback only; the admin API is not published at all).
 
 Kong runs DB-less: it reads the uploaded file when it starts, and an upload is fixed when the container
 is created, so any route or balancing change replaces the Kong container.
@@ -7,6 +8,7 @@ is created, so any route or balancing change replaces the Kong container.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import pulumi
@@ -22,8 +24,13 @@ from components.wiring.datastores import Wiring, WiringContext, upload
 KONG = "kong"
 KONG_YML_PATH = dict(CATALOG[KONG].env)["KONG_DECLARATIVE_CONFIG"]
 PROXY_PORT = next(port.internal for port in CATALOG[KONG].ports if port.name == "proxy")
-ADMIN_PORT = next(port.internal for port in CATALOG[KONG].ports if port.name == "admin")
-ADMIN_BIND_ADDRESS = "127.0.0.1"
+STATUS_PORT = next(port.internal for port in CATALOG[KONG].ports if port.name == "status")
+STATUS_BIND_ADDRESS = "127.0.0.1"
+
+
+def worker_processes(cpus: float) -> int:
+    """nginx workers for a CPU limit: `auto` would start one per host core, each with its own memory and timers."""
+    return max(1, math.floor(cpus))
 
 
 def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi.Output[str]:
@@ -37,7 +44,8 @@ def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi
 def kong(context: WiringContext) -> Wiring:
     plan = plan_gateway(context.config, context.endpoints)
     kong_yml = rendered_kong_yml(plan, context.credentials)
-    envs: list[pulumi.Input[str]] = []
+    cpus = next(service.spec.cpus for service in context.services if service.name == KONG)
+    envs: list[pulumi.Input[str]] = [f"KONG_NGINX_WORKER_PROCESSES={worker_processes(cpus)}"]
     if plan.traces_endpoint is not None:
         # the opentelemetry plugin only exports spans that these settings make Kong record
         envs += ["KONG_TRACING_INSTRUMENTATIONS=all", f"KONG_TRACING_SAMPLING_RATE={plan.sampling_rate:g}"]
@@ -45,8 +53,11 @@ def kong(context: WiringContext) -> Wiring:
         envs=envs,
         uploads=[upload(KONG_YML_PATH, kong_yml)],
         rendered={"kong/kong.yml": kong_yml},
-        # the admin API can replace the whole configuration (POST /config): never beyond loopback
-        port_bind_addresses={ADMIN_PORT: ADMIN_BIND_ADDRESS, PROXY_PORT: context.config.proxy_bind_address or context.config.bind_address},
+        # the status listener shows upstream health and metrics: for this host only, whatever bindAddress says
+        port_bind_addresses={
+            STATUS_PORT: STATUS_BIND_ADDRESS,
+            PROXY_PORT: context.config.proxy_bind_address or context.config.bind_address,
+        },
     )
 
 
