@@ -342,8 +342,46 @@ def bad(raw, *, mcp: bool = True) -> str:
         ),
         pytest.param(
             {"gateway": {"corsOrigins": ["localhost:3000"]}},
-            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin (e.g. http://localhost:3000, or *)",
+            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
             id="bad-cors-origin",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["http://localhost:3000/"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://localhost:3000/' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
+            id="cors-origin-with-a-path",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["https://*.example.com"]}},
+            "mesh:gateway.corsOrigins[0]: 'https://*.example.com' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
+            id="cors-origin-that-kong-reads-as-a-regex",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["http://localhost:99999"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://localhost:99999' has port 99999, outside 1-65535",
+            id="cors-origin-port",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "//files"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '//files': must not have empty segments",
+            id="path-empty-segment",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/mcp/../admin"}}},
+            "mesh:gateway.paths.mcp-files: non-normalized path '/mcp/../admin', consider using '/admin' instead",
+            id="path-dot-dot",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/files[1]"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '/files[1]': characters outside of the reserved list of RFC 3986 found",
+            id="path-outside-rfc3986",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/files%2"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '/files%2': invalid url-encoded value",
+            id="path-bad-percent-encoding",
         ),
         pytest.param(
             {"gateway": {"upstream": {}}},

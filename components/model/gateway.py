@@ -6,11 +6,13 @@ services, instances, duplicate paths) happen in `components/plan/gateway.py`. Pu
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from components.catalog.kong_limits import ALGORITHMS, COUNTER_RANGE, HASH_INPUTS, SECONDS_RANGE, WEIGHT_RANGE
+from components.catalog.kong_schema import router_path_error
 
 
 class _Strict(BaseModel):
@@ -54,16 +56,34 @@ def _weight(weight: int) -> int:
 
 
 def _path(path: str) -> str:
-    if not path.startswith("/") or path.startswith("~") or " " in path:
+    if not path.startswith("/"):
         raise ValueError(f"{path!r} is not a plain path prefix (it must start with '/')")
+    # Kong refuses the whole kong.yml at start over one bad route path: refuse it here first
+    problem = router_path_error(path)
+    if problem:
+        raise ValueError(problem)
     if path != "/" and path.endswith("/"):
         raise ValueError(f"{path!r} ends with '/'; give the prefix without it")
     return path
 
 
+# Kong's cors handler compares an origin made only of [A-Za-z0-9.:/-] literally and treats anything else
+# as a regex (kong/plugins/cors/handler.lua): only literal origins are accepted, so none matches by accident
+_LITERAL_ORIGIN = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(?P<port>[0-9]{1,5}))?$")
+
+
 def _origin(origin: str) -> str:
-    if origin != "*" and not origin.startswith(("http://", "https://")):
-        raise ValueError(f"{origin!r} is not an origin (e.g. http://localhost:3000, or *)")
+    if origin == "*":
+        return origin
+    match = _LITERAL_ORIGIN.match(origin)
+    if not match:
+        raise ValueError(
+            f"{origin!r} is not an origin: scheme://host[:port] with no path, e.g. http://localhost:3000 (or *); "
+            "Kong would take anything else as a regex"
+        )
+    port = match.group("port")
+    if port is not None and not 0 < int(port) <= 65535:
+        raise ValueError(f"{origin!r} has port {port}, outside 1-65535")
     return origin
 
 
