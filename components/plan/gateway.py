@@ -8,8 +8,8 @@ replica. Pure: no Pulumi.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from components.catalog.endpoint import Endpoint
@@ -19,9 +19,11 @@ from components.model.base import ConfigError
 from components.model.gateway import UpstreamSettings
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
 from components.render.kong import (
+    AclGroup,
     ActiveHealthcheck,
     ActiveHealthy,
     ActiveUnhealthy,
+    BasicAuthCredential,
     Consumer,
     Healthchecks,
     JwtSecret,
@@ -81,7 +83,16 @@ STREAMING_KINDS = frozenset({"mcp"})
 DEFAULT_ALGORITHM = "round-robin"
 DEFAULT_HASH_ON = "path"
 
-Auth = Literal["jwt", "key-auth", "none"]
+Auth = Literal["jwt", "key-auth", "basic-auth", "none"]
+
+# paths of a UI that change or stop the service: refused at the proxy (403) on the UI's host
+UI_BLOCKED_PATHS: dict[str, tuple[str, ...]] = {
+    # lifecycle (--web.enable-lifecycle) and the TSDB admin API
+    "prometheus": ("/-/quit", "/-/reload", "/api/v1/admin"),
+    "alertmanager": ("/-/reload",),
+}
+# methods that write: Alertmanager's API creates and expires silences and posts alerts with them
+UI_READ_ONLY = {"alertmanager": ("GET", "HEAD")}
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,10 @@ class RouteSpec:
     hosts: tuple[str, ...] | None = None
     methods: tuple[str, ...] | None = None
     strip_path: bool = False
+    ui: str | None = None
+    """The UI whose own consumer may use this route (basic-auth + acl)."""
+    refused_with: int | None = None
+    """Kong answers this status itself (request-termination): the request never reaches the upstream."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,13 @@ class GatewayCredentials:
     jwt_secret: str
     api_key: str
     jwt_issuer: str = JWT_ISSUER
+    ui_passwords: Mapping[str, str] = field(default_factory=dict)
+    """Per UI published through the proxy, its basic-auth password (user: the UI's name)."""
+
+
+def ui_consumer(ui: str) -> str:
+    """The consumer (and ACL group) whose basic-auth credential opens one UI, and only that one."""
+    return f"{ui}-ui"
 
 
 def _key(*parts: str) -> str:
@@ -254,6 +276,13 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
             raise ConfigError(key, _why_not_routed(name, deployed))
         port_name, probe_path = UI_PORTS[name]
         port = next(port.internal for port in CATALOG[name].ports if port.name == port_name)
+        host = f"{name}.{gateway.ui_domain}"
+        ui_routes = [RouteSpec(f"{name}-ui", "basic-auth", hosts=(host,), ui=name)]
+        if name in UI_BLOCKED_PATHS:
+            ui_routes.append(RouteSpec(f"{name}-ui-blocked", "none", hosts=(host,), paths=UI_BLOCKED_PATHS[name], refused_with=403))
+        if name in UI_READ_ONLY:
+            writes = tuple(method for method in ("POST", "PUT", "PATCH", "DELETE") if method not in UI_READ_ONLY[name])
+            ui_routes.append(RouteSpec(f"{name}-ui-write", "none", hosts=(host,), methods=writes, refused_with=403))
         found.append(
             _Candidate(
                 name,
@@ -261,7 +290,7 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
                 tuple(by_service[name]),
                 port,
                 "/",
-                (RouteSpec(f"{name}-ui", "none", hosts=(f"{name}.{gateway.ui_domain}",)),),
+                tuple(ui_routes),
                 ("http", probe_path),
                 0,
             )
@@ -270,18 +299,20 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
 
 
 def _check_paths(candidates: list[_Candidate], config: MeshConfig) -> None:
-    owners: dict[str, str] = {}
+    owners: dict[tuple[tuple[str, ...], str], str] = {}
     for candidate in candidates:
         for route in candidate.routes:
             for path in route.paths or ():
-                if path in owners:
-                    owner = owners[path]
+                # a UI's blocked paths live on its own host name: they clash with nothing routed by path alone
+                key = (route.hosts or (), path)
+                if key in owners:
+                    owner = owners[key]
                     blamed = candidate.name if candidate.name in config.gateway.paths or owner not in config.gateway.paths else owner
                     other = owner if blamed == candidate.name else candidate.name
                     raise ConfigError(
                         _key("paths", blamed), f"route path {path} is already the route of {other}; give {blamed} another path"
                     )
-                owners[path] = candidate.name
+                owners[key] = candidate.name
 
 
 def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService:
@@ -402,6 +433,18 @@ def _healthchecks(service: RoutedService) -> Healthchecks:
     )
 
 
+def _route_plugins(route: RouteSpec) -> tuple[Plugin, ...]:
+    if route.refused_with is not None:
+        return (Plugin("request-termination", {"status_code": route.refused_with, "message": "not available through the gateway"}),)
+    if route.auth == "basic-auth" and route.ui is not None:
+        # the UI's own consumer only: another UI's password (or the API consumer) does not open it
+        return (
+            Plugin("basic-auth", {"hide_credentials": True, "realm": route.ui}),
+            Plugin("acl", {"allow": [ui_consumer(route.ui)], "hide_groups_header": True}),
+        )
+    return _auth_plugin(route.auth)
+
+
 def _auth_plugin(auth: Auth) -> tuple[Plugin, ...]:
     # preflight requests carry no credentials; the cors plugin answers them. Credentials only in headers:
     # a query string (?jwt=, ?apikey=) lands in access logs
@@ -497,7 +540,7 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
                         methods=route.methods,
                         strip_path=route.strip_path,
                         response_buffering=not routed.streams,
-                        plugins=_auth_plugin(route.auth),
+                        plugins=_route_plugins(route),
                     )
                     for route in routed.routes
                 ),
@@ -518,4 +561,18 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
         jwt_secrets=(JwtSecret(key=credentials.jwt_issuer, secret=credentials.jwt_secret),),
         keyauth_credentials=(KeyAuthCredential(key=credentials.api_key),),
     )
-    return KongConfig(services=tuple(services), upstreams=tuple(upstreams), consumers=(consumer,), plugins=_global_plugins(plan))
+    uis = [route.ui for routed in plan.services for route in routed.routes if route.ui is not None]
+    missing = [ui for ui in uis if ui not in credentials.ui_passwords]
+    if missing:
+        raise ValueError(f"no basic-auth password for the UI(s) {', '.join(missing)}")
+    ui_consumers = tuple(
+        Consumer(
+            username=ui_consumer(ui),
+            basicauth_credentials=(BasicAuthCredential(username=ui, password=credentials.ui_passwords[ui]),),
+            acls=(AclGroup(group=ui_consumer(ui)),),
+        )
+        for ui in uis
+    )
+    return KongConfig(
+        services=tuple(services), upstreams=tuple(upstreams), consumers=(consumer, *ui_consumers), plugins=_global_plugins(plan)
+    )

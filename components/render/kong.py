@@ -153,10 +153,24 @@ class KeyAuthCredential:
 
 
 @dataclass(frozen=True)
+class BasicAuthCredential:
+    username: str
+    password: str
+    """Plain in kong.yml; Kong hashes it when it loads the file (kong/plugins/basic-auth/daos.lua)."""
+
+
+@dataclass(frozen=True)
+class AclGroup:
+    group: str
+
+
+@dataclass(frozen=True)
 class Consumer:
     username: str
     jwt_secrets: tuple[JwtSecret, ...] = ()
     keyauth_credentials: tuple[KeyAuthCredential, ...] = ()
+    basicauth_credentials: tuple[BasicAuthCredential, ...] = ()
+    acls: tuple[AclGroup, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class ServiceMesh(pulumi.ComponentResource):
         super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(), child)
-        self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
+        self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(gateway_uis=tuple(args.config.gateway.ui)), child)
 
         # what discovery, the gateway and Prometheus find the services by
         self.endpoints = service_endpoints(args.services) + (mcp_endpoints(args.mcp) if args.mcp else [])

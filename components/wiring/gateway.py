@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 
@@ -35,8 +36,16 @@ def worker_processes(cpus: float) -> int:
 
 def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi.Output[str]:
     """kong.yml for this plan, with the generated consumer credentials: a secret Output."""
-    text = pulumi.Output.all(credentials.gateway_jwt_secret, credentials.gateway_api_key).apply(
-        lambda secrets: render_kong_yml(kong_config(plan, GatewayCredentials(jwt_secret=secrets[0], api_key=secrets[1])))
+    uis = list(credentials.gateway_ui_passwords)
+    text = pulumi.Output.all(
+        credentials.gateway_jwt_secret, credentials.gateway_api_key, *(credentials.gateway_ui_passwords[ui] for ui in uis)
+    ).apply(
+        lambda secrets: render_kong_yml(
+            kong_config(
+                plan,
+                GatewayCredentials(jwt_secret=secrets[0], api_key=secrets[1], ui_passwords=dict(zip(uis, secrets[2:], strict=True))),
+            )
+        )
     )
     return pulumi.Output.secret(text)
 
@@ -68,13 +77,20 @@ def proxy_url(config: MeshConfig, kong_service: DeployedService) -> str:
     return f"http://{host}:{next(port.host for port in kong_service.spec.ports if port.name == 'proxy')}"
 
 
-def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_service: DeployedService) -> dict[str, pulumi.Input[str]]:
+def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_service: DeployedService) -> dict[str, Any]:
     """What a client needs to call through the gateway; the secrets stay secret Outputs."""
+    proxy = proxy_url(config, kong_service)
+    port = proxy.rsplit(":", 1)[1]
     return {
-        "proxyUrl": proxy_url(config, kong_service),
+        "proxyUrl": proxy,
         "jwtIssuer": JWT_ISSUER,
         "jwtSecret": credentials.gateway_jwt_secret,
         "apiKey": credentials.gateway_api_key,
+        # each UI by its host name on the proxy port, with its own basic-auth user and password
+        "uis": {
+            ui: {"url": f"http://{ui}.{config.gateway.ui_domain}:{port}", "user": ui, "password": password}
+            for ui, password in credentials.gateway_ui_passwords.items()
+        },
     }
 
 
