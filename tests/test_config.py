@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.model.base import ConfigError
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
 
@@ -86,3 +87,21 @@ def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(p
         assert port not in taken and 10000 <= port <= 10099
         redis = next(service for service in services if service.name == "redis")
         assert redis.spec.ports[0].host == port
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"discovery": {"address": "http://admin:hunter2-secret@127.0.0.1:10006"}}, "mesh:discovery.address"),
+        ({"discovery": {"address": "http://token-hunter2-secret@consul.example:8500"}}, "mesh:discovery.address"),
+        ({"telemetry": {"grafanaUrl": "https://admin:hunter2-secret@grafana.example:3000"}}, "mesh:telemetry.grafanaUrl"),
+        ({"telemetry": {"grafanaUrl": "http://admin:hunter2-secret@grafana"}}, "mesh:telemetry.grafanaUrl"),
+    ],
+)
+def test_a_url_with_a_credential_is_refused_without_echoing_it(raw, key):
+    # discovery.address and grafanaUrl reach plain provider inputs and the `grafana` output: no credential may ride along
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config(raw)
+    assert error.value.key == key
+    assert "hunter2" not in str(error.value)
+    assert "must not carry a user or password" in str(error.value)
