@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
+from components.catalog.services import Hardening
+
 ORCHESTRATOR = "mcp-orchestrator"
 """The orchestrator's service name and its alias on the mesh network."""
 ORCHESTRATOR_IMAGE = "docker:29.0-dind"
@@ -28,6 +30,11 @@ SUPERGATEWAY = "supergateway@4.0.0"
 """The stdio -> streamable HTTP bridge, pinned."""
 PROBE_PATH = "/opt/mesh/mcp-probe.mjs"
 """Where the health probe script is uploaded in every MCP container."""
+MCP_HARDENING = Hardening(
+    root_reason="the node image's default user; the servers' /data volumes are root-owned",
+    writable_root_reason="npx installs the server package into the npm cache at start, and the probe script is uploaded",
+)
+"""Every capability dropped (root owns everything the server touches); root and a writable root, for these reasons."""
 HEALTH_PORT_OFFSET = 100
 """The probe's HTTP face listens on `port + 100` (Consul's HTTP checks cannot POST an MCP request)."""
 SESSION_TIMEOUT_MS = 10 * 60 * 1000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.catalog.mcp_servers import PROBE_PATH, McpServerSpec, container_command, health_test
+from components.catalog.mcp_servers import MCP_HARDENING, PROBE_PATH, McpServerSpec, container_command, health_test
 from components.catalog.services import Probe
 from components.render.mcp_probe import PROBE_SCRIPT
 from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
@@ -70,6 +70,7 @@ class McpServer(pulumi.ComponentResource):
             network_name=args.network_name,
             aliases=[server.service],
             wait_timeout_s=INNER_WAIT_TIMEOUT_S,
+            hardening=MCP_HARDENING,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
             envs=[f"{key}={value}" for key, value in server.env] or None,

@@ -111,6 +111,7 @@ class MeshService(pulumi.ComponentResource):
                     network_name=args.network_name,
                     aliases=[spec.name, f"{spec.name}-{replica}"],
                     privileged=spec.privileged,
+                    hardening=spec.hardening,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
                     command=list(spec.command if args.command is None else args.command) or None,
                     envs=envs or None,
