@@ -7,7 +7,8 @@ import pytest
 
 from components.catalog.mcp_servers import MCP_HARDENING
 from components.catalog.services import CATALOG
-from components.offline.synth import CONTAINER, Capture
+from components.offline.synth import Capture
+from components.offline.types import CONTAINER
 from components.resources.container import EXCEPTION_LABEL, TMPFS_OPTIONS
 
 

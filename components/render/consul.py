@@ -14,17 +14,17 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from components.catalog.endpoint import Endpoint
+from components.catalog.names import CONSUL, CONSUL_ESM
+from components.catalog.services import CATALOG
 
-CONSUL_HTTP_PORT = 8500
-CONSUL_ALIAS = "consul"
-"""The Consul server's alias on the mesh network."""
+CONSUL_HTTP_PORT = CATALOG[CONSUL].main_port.internal
 CONSUL_AGENT_CONFIG_PATH = "/consul/config/mesh.json"
 """The official image's entrypoint starts `consul agent -config-dir=/consul/config`, so this file is loaded."""
 CONSUL_DATA_DIR = "/consul/data"
 CONSUL_NODE_NAME = "consul-server"
 
 ESM_CONFIG_PATH = "/etc/consul-esm.json"
-ESM_METRICS_PORT = 8080
+ESM_METRICS_PORT = CATALOG[CONSUL_ESM].main_port.internal
 ESM_KV_PATH = "consul-esm/"
 ESM_COORDINATION_SERVICE = "consul-esm-agents"
 """The service name consul-esm registers *itself* under to share out the work. It must differ from every
@@ -90,7 +90,7 @@ class EsmConfig:
     """consul-esm, agentless: it talks to the server over HTTP and registers itself in the catalog."""
 
     token: str
-    http_addr: str = f"{CONSUL_ALIAS}:{CONSUL_HTTP_PORT}"
+    http_addr: str = CATALOG[CONSUL].mesh_address()
     datacenter: str = "dc1"
     client_address: str = f"0.0.0.0:{ESM_METRICS_PORT}"
     """Where /metrics listens: every interface of the container, so the mesh network reaches it."""

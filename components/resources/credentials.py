@@ -19,6 +19,10 @@ class MeshCredentialsArgs:
     """UIs published through the Kong proxy: each gets its own basic-auth password."""
 
 
+TYPE_TOKEN = "service-mesh:credentials:MeshCredentials"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class MeshCredentials(pulumi.ComponentResource):
     postgres_password: pulumi.Output[str]
     redis_password: pulumi.Output[str]
@@ -32,7 +36,7 @@ class MeshCredentials(pulumi.ComponentResource):
     gateway_ui_passwords: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:credentials:MeshCredentials", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.database_user = args.database_user
         self.postgres_password = self._password(name, "postgres")
         self.redis_password = self._password(name, "redis")
