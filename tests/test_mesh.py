@@ -209,3 +209,15 @@ def test_rendered_rabbitmq_definitions_are_loaded_through_rabbitmq_conf(plan):
     definitions = json.loads(plan.rendered_files["rabbitmq/definitions.json"])
     assert definitions["users"][0]["name"] == "mesh"
     assert definitions["permissions"][0]["vhost"] == "mesh"
+
+
+def test_the_rabbitmq_application_user_is_no_administrator(plan):
+    definitions = json.loads(plan.rendered_files["rabbitmq/definitions.json"])
+    users = {user["name"]: user for user in definitions["users"]}
+    # AMQP on its vhost only: no management tag at all; the UI has its own administrator with its own password
+    assert users["mesh"]["tags"] == []
+    assert users["mesh-admin"]["tags"] == ["administrator"]
+    assert users["mesh"]["password_hash"] != users["mesh-admin"]["password_hash"]
+    assert [p["user"] for p in definitions["permissions"]] == ["mesh"]
+    admin = plan.outputs["rabbitmqAdmin"]
+    assert isinstance(admin, Secret) and admin.value["user"] == "mesh-admin"

@@ -29,6 +29,7 @@ class MeshCredentials(pulumi.ComponentResource):
     neo4j_password: pulumi.Output[str]
     rabbitmq_password: pulumi.Output[str]
     rabbitmq_salt_hex: pulumi.Output[str]
+    rabbitmq_admin_password: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
     gateway_jwt_secret: pulumi.Output[str]
     gateway_api_key: pulumi.Output[str]
@@ -42,6 +43,8 @@ class MeshCredentials(pulumi.ComponentResource):
         self.redis_password = self._password(name, "redis")
         self.neo4j_password = self._password(name, "neo4j")
         self.rabbitmq_password = self._password(name, "rabbitmq")
+        # the management UI's administrator; the application user has no management rights
+        self.rabbitmq_admin_password = self._password(name, "rabbitmq-admin")
         self.grafana_admin_password = self._password(name, "grafana-admin")
         # the Kong consumer's HS256 JWT secret (shared with the backend) and its key-auth key
         self.gateway_jwt_secret = self._password(name, "gateway-jwt-secret")

@@ -13,6 +13,7 @@ import pulumi
 
 from components.model.mesh import parse_mesh_config, strip_namespace
 from components.plan.stack import plan_stack
+from components.render.datastores import RABBITMQ_ADMIN_USER
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -43,6 +44,9 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
         "mcpServers": mesh.mcp_urls,
         "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
+    if "rabbitmq" in plan.service_names:
+        # the management UI's administrator (the application user in connectionStrings has no management rights)
+        outputs["rabbitmqAdmin"] = pulumi.Output.secret({"user": RABBITMQ_ADMIN_USER, "password": mesh.credentials.rabbitmq_admin_password})
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
         outputs["grafanaAdminPassword"] = mesh.credentials.grafana_admin_password

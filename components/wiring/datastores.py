@@ -71,8 +71,10 @@ def neo4j(context: WiringContext) -> Wiring:
 def rabbitmq(context: WiringContext) -> Wiring:
     credentials = context.credentials
     definitions: pulumi.Output[str] = pulumi.Output.secret(
-        pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex).apply(
-            lambda values: render_rabbitmq_definitions(credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST)
+        pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex, credentials.rabbitmq_admin_password).apply(
+            lambda values: render_rabbitmq_definitions(
+                credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST, admin_password=values[2]
+            )
         )
     )
     conf = render_rabbitmq_conf()
