@@ -151,7 +151,7 @@ def test_connection_strings_are_secret_stack_outputs(plan):
     strings = plan.outputs["connectionStrings"]
     assert isinstance(strings, Secret)
     assert set(strings.value) == {"postgres", "redis", "neo4j", "rabbitmq"}
-    assert strings.value["postgres"].startswith("postgresql://mesh:")
+    assert strings.value["postgres"].startswith("postgresql://mesh_app:")  # the application role, not the superuser
     assert strings.value["postgres"].endswith("@postgres:5432/mesh")
 
 

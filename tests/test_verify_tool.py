@@ -169,6 +169,6 @@ def test_verify_reads_the_outputs_this_stack_really_exports(plan: Capture) -> No
         "rabbitmq": ("amqp", 10007),
     }
     # passwords come from the (secret) connection strings, addresses from the host's access points
-    assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh" and databases["postgres"].password
+    assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh_app" and databases["postgres"].password
     assert databases["redis"].password
     assert targets.expected_services == plan.outputs["services"]

@@ -25,6 +25,8 @@ TYPE_TOKEN = "service-mesh:credentials:MeshCredentials"
 
 class MeshCredentials(pulumi.ComponentResource):
     postgres_password: pulumi.Output[str]
+    postgres_app_password: pulumi.Output[str]
+    postgres_monitor_password: pulumi.Output[str]
     redis_password: pulumi.Output[str]
     neo4j_password: pulumi.Output[str]
     rabbitmq_password: pulumi.Output[str]
@@ -40,6 +42,9 @@ class MeshCredentials(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.database_user = args.database_user
         self.postgres_password = self._password(name, "postgres")
+        # the superuser's password stays with the stack: the backend and the exporter get roles of their own
+        self.postgres_app_password = self._password(name, "postgres-app")
+        self.postgres_monitor_password = self._password(name, "postgres-monitor")
         self.redis_password = self._password(name, "redis")
         self.neo4j_password = self._password(name, "neo4j")
         self.rabbitmq_password = self._password(name, "rabbitmq")
