@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,10 @@ from hypothesis import strategies as st
 from components.model.base import ConfigError
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
+from components.plan.host import check_cpus_fit
+from components.plan.mcp import resolve_mcp
+from components.plan.services import resolve_services
+from components.stack.program import local_docker_cpus
 
 MISTAKES = [
     ({"services": {"redis": {"hostPorts": [70000]}}}, "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"),
@@ -105,3 +111,42 @@ def test_a_url_with_a_credential_is_refused_without_echoing_it(raw, key):
     assert error.value.key == key
     assert "hunter2" not in str(error.value)
     assert "must not carry a user or password" in str(error.value)
+
+
+# --- CPU limits against the Docker host (`pulumi up` on the Docker host itself) ---
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"services": {"kong": {"cpus": 3}}}, "mesh:services.kong.cpus"),
+        ({"mcpOrchestrator": {"cpus": 4}}, "mesh:mcpOrchestrator.cpus"),
+        ({"mcpServers": {"docs": {"cpus": 2.5}}}, "mesh:mcpServers.docs.cpus"),
+    ],
+)
+def test_a_cpu_limit_above_the_docker_hosts_cpus_is_a_config_error_before_anything_is_registered(config, key):
+    parsed = parse_mesh_config(config)
+    services = resolve_services(parsed)
+    with pytest.raises(ConfigError) as error:
+        check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=2)
+    assert error.value.key == key and "the Docker host has 2" in error.value.message
+
+
+def test_the_defaults_fit_a_one_cpu_host_and_an_unknown_host_is_not_checked():
+    for config in ({}, {"services": {"ollama": {"enabled": True}}}):
+        parsed = parse_mesh_config(config)
+        services = resolve_services(parsed)
+        check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=1)
+    parsed = parse_mesh_config({"services": {"kong": {"cpus": 64}}})
+    services = resolve_services(parsed)
+    check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=None)
+
+
+def test_the_host_cpu_count_is_used_only_when_the_docker_host_is_local(monkeypatch):
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert local_docker_cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert local_docker_cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("DOCKER_HOST", "tcp://build-server:2376")
+    assert local_docker_cpus() is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.offline.synth import COMPUTED_OUTPUTS, Capture, synthesize
+from components.offline.provider_state import digest
+from components.offline.synth import Capture, synthesize
 from components.offline.types import CONTAINER, RANDOM_PASSWORD
 
 ROLE = "postgresql:index/role:Role"
@@ -18,10 +19,9 @@ def with_backend() -> Capture:
 
 
 def password(capture: Capture, purpose: str) -> str:
-    """The mock's answer for this generated password (components/offline/synth.py COMPUTED_OUTPUTS)."""
+    """The provider-faithful mock's answer for this generated password (components/offline/provider_state.py)."""
     name = f"mesh-credentials-{purpose}"
-    registration = capture.one(RANDOM_PASSWORD, name)
-    return str(COMPUTED_OUTPUTS[RANDOM_PASSWORD](name, registration.plain)["result"])
+    return digest("password", name)[: int(capture.one(RANDOM_PASSWORD, name).plain["length"])]
 
 
 def env(capture: Capture, service: str) -> dict[str, str]:

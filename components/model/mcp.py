@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from components.catalog.mcp_servers import ORCHESTRATOR_HOST_PORT
-from components.model.base import Strict, check_image_reference, check_tcp_port
+from components.model.base import Strict, check_cpus, check_image_reference, check_tcp_port
 
 
 class McpServerConfig(Strict):
@@ -37,6 +37,11 @@ class McpServerConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int | None) -> int | None:
         return None if port is None else check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod
@@ -69,7 +74,8 @@ class McpOrchestratorConfig(Strict):
     host_port: int = Field(default=ORCHESTRATOR_HOST_PORT, alias="hostPort")
     image: str | None = None
     memory_mb: int = Field(default=4096, alias="memoryMb", ge=512, le=262144)
-    cpus: float = Field(default=4.0, gt=0, le=64)
+    cpus: float | None = Field(default=None, gt=0, le=64)
+    """No limit by default: each MCP server carries its own, and a fixed default could exceed a small host's CPUs."""
 
     @field_validator("docker_host")
     @classmethod
@@ -84,6 +90,11 @@ class McpOrchestratorConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int) -> int:
         return check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod

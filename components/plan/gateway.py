@@ -82,17 +82,18 @@ MCP_STREAM_TIMEOUT_S = 3600
 STREAMING_KINDS = frozenset({"mcp"})
 DEFAULT_ALGORITHM = "round-robin"
 DEFAULT_HASH_ON = "path"
+DNS_VALID_TTL_CAP_S = 5
 
 Auth = Literal["jwt", "key-auth", "basic-auth", "none"]
 
 # paths of a UI that change or stop the service: refused at the proxy (403) on the UI's host
 UI_BLOCKED_PATHS: dict[str, tuple[str, ...]] = {
     # lifecycle (--web.enable-lifecycle) and the TSDB admin API
-    "prometheus": ("/-/quit", "/-/reload", "/api/v1/admin"),
-    "alertmanager": ("/-/reload",),
+    PROMETHEUS: ("/-/quit", "/-/reload", "/api/v1/admin"),
+    ALERTMANAGER: ("/-/reload",),
 }
 # methods that write: Alertmanager's API creates and expires silences and posts alerts with them
-UI_READ_ONLY = {"alertmanager": ("GET", "HEAD")}
+UI_READ_ONLY = {ALERTMANAGER: ("GET", "HEAD")}
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,17 @@ class GatewayPlan:
 
     def service(self, name: str) -> RoutedService:
         return next(service for service in self.services if service.name == name)
+
+    @property
+    def dns_valid_ttl_s(self) -> int:
+        """How long Kong trusts a resolved target address (`KONG_DNS_VALID_TTL`): at most one probe interval.
+
+        Docker's DNS answers with a TTL of 600 s; a replaced container comes back under its alias with a new IP,
+        and until the old answer expires Kong keeps sending to the dead one (503s). Kong re-resolves once this
+        expires, so a replaced target is back within one breaker probe interval.
+        """
+        intervals = [service.breaker.probe_interval_s for service in self.services]
+        return min([DNS_VALID_TTL_CAP_S, *intervals])
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from components.catalog.endpoint import Endpoint
 from components.model.mesh import MeshConfig
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import GatewayPlan, plan_gateway
+from components.plan.host import check_cpus_fit
 from components.plan.mcp import McpPlan, mcp_endpoints, resolve_mcp
 from components.plan.services import DeployedService, resolve_services
 
@@ -38,10 +39,14 @@ class StackPlan:
         return tuple(service.name for service in self.services)
 
 
-def plan_stack(config: MeshConfig) -> StackPlan:
-    """The whole plan of this stack. Raises `ConfigError`; registers nothing."""
+def plan_stack(config: MeshConfig, host_cpus: int | None = None) -> StackPlan:
+    """The whole plan of this stack. Raises `ConfigError`; registers nothing.
+
+    `host_cpus`: the Docker host's CPU count, when `pulumi up` runs on it (limits above it are refused).
+    """
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
+    check_cpus_fit(services, mcp, host_cpus)
     # the gateway routes what the mesh will register: host services and MCP servers alike
     endpoints = tuple(service_endpoints(services) + mcp_endpoints(mcp))
     gateway = plan_gateway(config, list(endpoints))

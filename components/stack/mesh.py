@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.catalog.endpoint import Endpoint
-from components.catalog.names import CONSUL, GRAFANA, KONG, POSTGRES
+from components.catalog.names import BACKEND, CONSUL, GRAFANA, KONG, POSTGRES, POSTGRES_EXPORTER
 from components.plan.addresses import access_points, client_host, consul_api_address, grafana_url
 from components.plan.mcp import mcp_urls
 from components.plan.services import DeployedService
@@ -36,7 +36,7 @@ NO_WIRING = ServiceWiring(lambda context: Wiring())
 """A service that needs nothing beyond its catalog entry."""
 
 
-ROLE_USERS = frozenset({"backend", "postgres-exporter"})
+ROLE_USERS = frozenset({BACKEND, POSTGRES_EXPORTER})
 """Services that log in to PostgreSQL with a role of DatabaseRoles."""
 
 

@@ -14,6 +14,7 @@ from components.render.consul import (
     ConsulAgentConfig,
     EsmConfig,
     render_consul_agent_config,
+    render_consul_start_script,
     render_esm_config,
 )
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, upload
@@ -26,7 +27,12 @@ def consul(context: WiringContext) -> Wiring:
             lambda token: render_consul_agent_config(ConsulAgentConfig(management_token=token, datacenter=datacenter))
         )
     )
-    return Wiring(uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)], rendered={"consul/mesh.json": agent_config})
+    return Wiring(
+        uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)],
+        rendered={"consul/mesh.json": agent_config},
+        # the image's start plus the server's own agent token (node identity), set once a leader exists
+        command=["sh", "-c", render_consul_start_script(datacenter=datacenter)],
+    )
 
 
 def consul_esm(context: WiringContext) -> Wiring:

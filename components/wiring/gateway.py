@@ -57,7 +57,13 @@ def kong(context: WiringContext) -> Wiring:
     kong_service = context.plan.service(KONG)
     assert kong_service is not None, "Kong is wired only when deployed"
     cpus = kong_service.spec.cpus
-    envs: list[pulumi.Input[str]] = [f"KONG_NGINX_WORKER_PROCESSES={worker_processes(cpus)}"]
+    # no CPU limit: `auto` (one worker per core the container may use) is right
+    workers = "auto" if cpus is None else str(worker_processes(cpus))
+    envs: list[pulumi.Input[str]] = [
+        f"KONG_NGINX_WORKER_PROCESSES={workers}",
+        # a replaced target's new address is picked up within one breaker probe interval (Docker DNS says 600 s)
+        f"KONG_DNS_VALID_TTL={plan.dns_valid_ttl_s}",
+    ]
     if plan.traces_endpoint is not None:
         # the opentelemetry plugin only exports spans that these settings make Kong record
         envs += ["KONG_TRACING_INSTRUMENTATIONS=all", f"KONG_TRACING_SAMPLING_RATE={plan.sampling_rate:g}"]
