@@ -195,6 +195,55 @@ def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str
             yield f"{who(props, name)} mounts {host_path} (it exposes the Docker socket) read-write; mount it with read_only=True"
 
 
+EXCEPTION_LABEL = "mesh.exception."
+"""The program labels each least-privilege exception with the catalog's reason (components/resources/container.py)."""
+
+
+def _exception(props: Mapping[str, Any], kind: str) -> str | None:
+    return labels(props).get(EXCEPTION_LABEL + kind)
+
+
+def _is_root(user: Any) -> bool:
+    return not user or str(user).split(":", 1)[0] in ("root", "0")
+
+
+def check_capabilities_dropped(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if props.get("privileged") is True or _exception(props, "capabilities"):
+        return  # privileged: privileged-allow-list judges it; an exception: least-privilege-exceptions reports it
+    drops = [str(cap).upper() for cap in (props.get("capabilities") or {}).get("drops") or []]
+    if "ALL" not in drops:
+        yield (
+            f"{who(props, name)} keeps Docker's default capabilities; drop ALL and add back only what its image needs "
+            "(or record the reason in the catalog)"
+        )
+    adds = [str(cap) for cap in (props.get("capabilities") or {}).get("adds") or []]
+    if adds:
+        yield f"{who(props, name)} adds {', '.join(adds)} with no recorded reason; record it in the catalog"
+
+
+def check_read_only_root(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if props.get("privileged") is True or _exception(props, "writable-root"):
+        return
+    if props.get("readOnly") is not True:
+        yield f"{who(props, name)} has a writable root filesystem; set read_only=True with tmpfs or volumes where it writes"
+
+
+def check_non_root_user(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    if props.get("privileged") is True or _exception(props, "root"):
+        return
+    if _is_root(props.get("user")):
+        yield f"{who(props, name)} runs as root (user {props.get('user')!r}); run it as its image's non-root user"
+
+
+def check_least_privilege_exceptions(
+    name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None
+) -> Iterator[str]:
+    for kind in ("capabilities", "writable-root", "root"):
+        reason = _exception(props, kind)
+        if reason:
+            yield f"{who(props, name)}: {kind} exception: {reason}"
+
+
 def check_host_namespaces(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     for key, namespace in (("networkMode", "network"), ("pidMode", "PID"), ("ipcMode", "IPC")):
         if props.get(key) == "host":
@@ -586,6 +635,38 @@ def build_policies() -> list[Policy]:
             c,
             check_no_new_privileges,
             "Add security_opts=['no-new-privileges:true'].",
+        ),
+        resource_policy(
+            "capabilities-dropped",
+            "Unprivileged containers drop every capability and add back only recorded ones (CIS 5.3; KICS Capabilities Not Dropped).",
+            MANDATORY,
+            c,
+            check_capabilities_dropped,
+            "Set capabilities.drops=['ALL'] (adds: what the image needs, with its reason in the catalog).",
+        ),
+        resource_policy(
+            "read-only-root",
+            "Unprivileged containers run on a read-only root filesystem unless the catalog records why not (CIS 5.12).",
+            MANDATORY,
+            c,
+            check_read_only_root,
+            "Set read_only=True with tmpfs or volumes where the service writes, or record the reason in the catalog.",
+        ),
+        resource_policy(
+            "non-root-user",
+            "Unprivileged containers run as a non-root user unless the catalog records why not (CIS 4.1).",
+            MANDATORY,
+            c,
+            check_non_root_user,
+            "Set user to the image's non-root user, or record the reason in the catalog.",
+        ),
+        resource_policy(
+            "least-privilege-exceptions",
+            "Reports every least-privilege exception the catalog records, with its reason.",
+            ADVISORY,
+            c,
+            check_least_privilege_exceptions,
+            "Remove the exception once the image allows it.",
         ),
         CredentialEnvPolicy(),
     ]

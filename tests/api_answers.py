@@ -104,14 +104,21 @@ def kong_routes() -> dict[tuple[str, str], Reply]:
                 "configuration_hash": "779742c3d7afbe4cb7d8d7d3a7ee8f21",
             }
         ),
-        ("GET", "/upstreams"): Reply(
+        # the status listener (what the stack publishes) has no upstream list: it 404s, as does any unknown upstream
+        ("GET", "/upstreams/backend-upstream/health"): kong_health(("backend-1:8000", "HEALTHY"), ("backend-2:8000", "HEALTHY")),
+    }
+
+
+def kong_admin_routes() -> dict[str, Reply]:
+    """What an Admin API answers on top of the status listener (for `replaced(**kong_admin_routes())`)."""
+    return {
+        "GET /upstreams": Reply(
             {"data": [{"id": "upstream-backend", "name": "backend-upstream", "algorithm": "round-robin"}], "next": None}
         ),
-        ("GET", "/upstreams/backend-upstream/health"): kong_health(("backend-1:8000", "HEALTHY"), ("backend-2:8000", "HEALTHY")),
-        ("GET", "/services"): Reply(
+        "GET /services": Reply(
             {"data": [{"id": "service-backend", "name": "backend", "host": "backend-upstream", "port": 8000}], "next": None}
         ),
-        ("GET", "/routes"): Reply(
+        "GET /routes": Reply(
             {"data": [{"id": "route-backend", "name": "backend", "paths": ["/api"], "service": {"id": "service-backend"}}], "next": None}
         ),
     }

@@ -11,12 +11,12 @@ from components.catalog.endpoint import Endpoint
 from components.catalog.services import Check
 from components.model.mesh import MeshConfig, parse_mesh_config
 from components.plan.endpoints import service_endpoints
-from components.plan.gateway import GatewayCredentials, GatewayPlan, plan_gateway
+from components.plan.gateway import UI_PORTS, GatewayCredentials, GatewayPlan, plan_gateway
 from components.plan.services import resolve_services
 from tests.host_tools import require
 
 BACKEND_ON: dict[str, Any] = {"services": {"backend": {"enabled": True}}}
-CREDENTIALS = GatewayCredentials(jwt_secret="j" * 32, api_key="k" * 32)
+CREDENTIALS = GatewayCredentials(jwt_secret="j" * 32, api_key="k" * 32, ui_passwords={ui: f"{ui}-pw" for ui in UI_PORTS})
 
 
 def mcp_endpoint(name: str, port: int, replica: int = 1) -> Endpoint:

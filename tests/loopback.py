@@ -339,7 +339,7 @@ class LoopbackMesh:
             "services": ["backend", "consul", "redis"],
             "accessPoints": {
                 "consul": self.consul.url,
-                "kong.admin": self.kong.url,
+                "kong.status": self.kong.url,
                 "kong.proxy": "http://127.0.0.1:1",
                 "prometheus": self.prometheus_url,
                 "grafana": self.grafana.url,

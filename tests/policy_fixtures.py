@@ -44,6 +44,10 @@ def container_props(service: str, category: str, ports: list[tuple[int, int]], *
         "memory": 256,
         "restart": "unless-stopped",
         "securityOpts": ["no-new-privileges:true"],
+        "capabilities": {"drops": ["ALL"]},
+        "readOnly": True,
+        "tmpfs": {"/tmp": "rw,noexec,nosuid,size=64m"},
+        "user": "65534:65534",
         "labels": [
             {"label": "mesh.service", "value": service},
             {"label": "mesh.instance", "value": service},

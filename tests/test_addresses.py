@@ -56,7 +56,7 @@ def test_every_url_output_is_a_valid_url_on_the_address_a_client_uses(synth: Cal
     urls = {**outputs["accessPoints"], **outputs["mcpServers"], "gateway": outputs["gateway"].value["proxyUrl"]}
     for key, url in urls.items():
         parts = urlsplit(url)
-        expected = "127.0.0.1" if key == "kong.admin" else host.strip("[]")  # the admin API stays on loopback
+        expected = "127.0.0.1" if key == "kong.status" else host.strip("[]")  # the status listener stays on loopback
         assert parts.hostname == expected, (key, url)
         assert parts.port is not None, (key, url)
     if bind_address == "::1":

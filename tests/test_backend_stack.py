@@ -67,7 +67,7 @@ def test_the_backend_sees_the_mesh_by_its_aliases(plan: Capture) -> None:
     env = envs(plan)
     assert {key: env[key] for key in env if key.endswith("_URL") or key.startswith("OTEL_")} == {
         "MESH_CONSUL_URL": "http://consul:8500",
-        "MESH_KONG_ADMIN_URL": "http://kong:8001",
+        "MESH_KONG_STATUS_URL": "http://kong:8100",
         "MESH_PROMETHEUS_URL": "http://prometheus:9090",
         "MESH_GRAFANA_URL": "http://grafana:3000",
         "MESH_JAEGER_URL": "http://jaeger:16686",

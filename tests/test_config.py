@@ -163,6 +163,24 @@ def test_an_image_needs_a_tag_other_than_latest_or_a_digest(image, error):
         assert str(caught.value) == error
 
 
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"discovery": {"address": "http://admin:hunter2-secret@127.0.0.1:10006"}}, "mesh:discovery.address"),
+        ({"discovery": {"address": "http://token-hunter2-secret@consul.example:8500"}}, "mesh:discovery.address"),
+        ({"telemetry": {"grafanaUrl": "https://admin:hunter2-secret@grafana.example:3000"}}, "mesh:telemetry.grafanaUrl"),
+        ({"telemetry": {"grafanaUrl": "http://admin:hunter2-secret@grafana"}}, "mesh:telemetry.grafanaUrl"),
+    ],
+)
+def test_a_url_with_a_credential_is_refused_without_echoing_it(raw, key):
+    # discovery.address and grafanaUrl reach plain provider inputs and the `grafana` output: no credential may ride along
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config(raw)
+    assert error.value.key == key
+    assert "hunter2" not in str(error.value)
+    assert "must not carry a user or password" in str(error.value)
+
+
 # --- CPU limits against the Docker host (`pulumi up` on the Docker host itself) ---
 
 

@@ -316,9 +316,9 @@ def test_every_token_and_the_management_secret_are_secret_in_every_input_and_out
     assert found >= 3  # the provider, the server's config, consul-esm's config
 
 
-def test_consul_esm_prometheus_and_backend_each_get_a_token_bound_to_their_own_policy(plan):
+def test_consul_esm_prometheus_consul_exporter_and_backend_each_get_a_token_bound_to_their_own_policy(plan):
     policies = {p.plain["name"]: p for p in plan.all(ACL_POLICY)}
-    assert set(policies) == {"consul-esm", "prometheus", "backend"}
+    assert set(policies) == {"consul-esm", "prometheus", "consul-exporter", "backend"}
     for name in policies:
         (token,) = [t for t in plan.all(ACL_TOKEN) if t.plain["policies"] == [name]]
         assert token.name == f"mesh-discovery-{name}-token"
@@ -356,7 +356,10 @@ def test_consul_esm_may_write_only_the_external_node_its_services_and_its_own_st
 
 def test_prometheus_and_backend_may_only_read(plan):
     by_name = {p.plain["name"]: rules(p) for p in plan.all(ACL_POLICY)}
-    assert by_name["prometheus"] == {("service_prefix", "", "read"), ("node_prefix", "", "read"), ("agent_prefix", "", "read")}
+    # the one server agent Prometheus scrapes, no wildcard agent rule
+    assert by_name["prometheus"] == {("service_prefix", "", "read"), ("node_prefix", "", "read"), ("agent", "consul-server", "read")}
+    assert by_name["consul-exporter"] == {("service_prefix", "", "read"), ("node_prefix", "", "read")}
+    assert not any(resource == "agent_prefix" for policy in by_name.values() for resource, _, _ in policy)
     assert by_name["backend"] == {("service_prefix", "", "read"), ("node_prefix", "", "read")}
 
 

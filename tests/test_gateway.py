@@ -62,9 +62,42 @@ def test_routed_stack_kong_yml_passes_deck_validate(routed, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_admin_api_binds_to_loopback_whatever_the_bind_address(routed):
+def kong_env(capture: Capture) -> dict[str, str]:
+    return dict(env.split("=", 1) for env in capture.one(CONTAINER, "kong").plain["envs"])
+
+
+def listen_addresses(value: str) -> list[str]:
+    """`127.0.0.1:8001 reuseport, [::1]:8444 ssl` -> the addresses (Kong's *_listen syntax, kong.conf.default)."""
+    return [] if value.strip() == "off" else [part.split()[0] for part in value.split(",")]
+
+
+def test_admin_api_listens_on_the_containers_loopback_only_and_is_not_published(routed):
+    env = kong_env(routed)
+    addresses = listen_addresses(env["KONG_ADMIN_LISTEN"])
+    # POST /config replaces the whole gateway: not reachable from the mesh network nor the host
+    assert addresses and all(address.rsplit(":", 1)[0] in ("127.0.0.1", "[::1]") for address in addresses)
+    admin_ports = {int(address.rsplit(":", 1)[1]) for address in addresses}
+    assert admin_ports.isdisjoint(kong_ports(routed))
+    reachable = [env[key] for key in ("KONG_PROXY_LISTEN", "KONG_STATUS_LISTEN")]
+    assert not {int(a.rsplit(":", 1)[1]) for value in reachable for a in listen_addresses(value)} & admin_ports
+
+
+def test_kong_manager_and_anonymous_reports_are_off(plan):
+    env = kong_env(plan)
+    assert listen_addresses(env["KONG_ADMIN_GUI_LISTEN"]) == []  # Kong Manager would listen on 0.0.0.0:8002 by default
+    assert env["KONG_ANONYMOUS_REPORTS"] == "off"
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [(1.0, 1), (0.5, 1), (2.0, 2), (3.5, 3)])
+def test_nginx_workers_follow_the_cpu_limit(synth, cpus, workers):
+    capture = synth({"services": {"kong": {"cpus": cpus}}})
+    # Kong's default `auto` starts one worker per host core whatever the container may use
+    assert kong_env(capture)["KONG_NGINX_WORKER_PROCESSES"] == str(workers)
+
+
+def test_status_listener_is_published_on_loopback_whatever_the_bind_address(routed):
     ports = kong_ports(routed)
-    assert ports[8001] == ("127.0.0.1", 10015)
+    assert ports[8100] == ("127.0.0.1", 10015)
     assert ports[8000] == ("0.0.0.0", 10005)
 
 
@@ -72,8 +105,7 @@ def test_proxy_binds_to_the_proxy_bind_address(synth):
     capture = synth({"bindAddress": "127.0.0.1", "proxyBindAddress": "0.0.0.0"})
     ports = kong_ports(capture)
     assert ports[8000] == ("0.0.0.0", 10005)
-    assert ports[8001] == ("127.0.0.1", 10015)
-    assert 8100 not in ports  # the status listener stays on the mesh network
+    assert set(ports) == {8000, 8100}
 
 
 def test_kong_is_ready_only_when_its_status_listener_says_so(plan):

@@ -34,7 +34,7 @@ def test_every_upstream_has_active_and_passive_healthchecks():
         # probing on (interval > 0) with thresholds that can be reached: the breaker can open and close
         assert active.healthy.interval > 0 and active.unhealthy.interval > 0 and active.healthy.successes > 0
         assert min(active.unhealthy.http_failures, active.unhealthy.tcp_failures, active.unhealthy.timeouts) > 0
-        assert min(passive.unhealthy.http_failures, passive.unhealthy.tcp_failures, passive.unhealthy.timeouts) > 0
+        assert min(passive.unhealthy.http_failures, passive.unhealthy.tcp_failures) > 0
         # a success resets the passive counters, so failures are counted in a row
         assert passive.healthy.successes > 0
 
@@ -42,13 +42,66 @@ def test_every_upstream_has_active_and_passive_healthchecks():
 def test_breaker_defaults_follow_the_original_design():
     config = kong_of(with_backend())
     backend, mcp = config.upstream("backend-upstream"), config.upstream("mcp-files-upstream")
-    # backend 5 failures / 30 s timeout / 60 s recovery; MCP 5 / 15 / 45
+    # backend 5 failures / 30 s timeout / 60 s recovery; MCP 5 failures / 45 s recovery
     assert backend.healthchecks.passive.unhealthy.http_failures == 5
+    assert backend.healthchecks.passive.unhealthy.timeouts == 5
     assert config.service("backend").read_timeout == 30_000
     assert backend.healthchecks.active.unhealthy.interval == 60
-    assert mcp.healthchecks.passive.unhealthy.timeouts == 5
-    assert config.service("mcp-files").read_timeout == 15_000
+    assert mcp.healthchecks.passive.unhealthy.http_failures == mcp.healthchecks.passive.unhealthy.tcp_failures == 5
     assert mcp.healthchecks.active.unhealthy.interval == 45
+
+
+def test_mcp_routes_connect_fast_and_stream_long_unbuffered():
+    config = kong_of(with_backend())
+    mcp = config.service("mcp-files")
+    # a refused or silent server is known within 5 s; a tool call or an idle event stream may last an hour
+    assert (mcp.connect_timeout, mcp.read_timeout, mcp.write_timeout) == (5_000, 3_600_000, 3_600_000)
+    assert route(config, "mcp-files").response_buffering is False
+    # the backend answers requests: one timeout for all three, buffered
+    backend = config.service("backend")
+    assert backend.connect_timeout == backend.read_timeout == 30_000
+    assert route(config, "backend-api").response_buffering is True
+
+
+def test_a_long_mcp_tool_call_does_not_count_toward_the_breaker():
+    config = kong_of(with_backend())
+    passive = config.upstream("mcp-files-upstream").healthchecks.passive.unhealthy
+    active = config.upstream("mcp-files-upstream").healthchecks.active.unhealthy
+    assert passive.timeouts == 0  # a proxied request that times out is not counted
+    assert active.timeouts > 0  # an unanswered probe still opens the breaker
+
+
+def test_mcp_read_timeout_follows_config():
+    config = kong_of(with_backend({"upstreams": {"mcp-files": {"readTimeoutS": 600, "timeoutS": 2}}}))
+    mcp = config.service("mcp-files")
+    assert (mcp.connect_timeout, mcp.read_timeout) == (2_000, 600_000)
+
+
+def test_retries_are_zero_for_one_target_and_at_most_the_other_targets():
+    config = kong_of(with_backend(backend={"enabled": True, "replicas": 3}, **{"grafana": {}}) | {"gateway": {"ui": ["grafana"]}})
+    assert config.service("backend").retries == 2  # three targets: each retry goes to another one
+    assert config.service("mcp-memory").retries == 1  # two replicas
+    assert config.service("mcp-files").retries == 0  # one target: a retry would hit the same failing server
+    assert config.service("grafana").retries == 0
+
+
+def test_a_drained_instance_is_not_a_retry_target():
+    config = kong_of(with_backend({"upstreams": {"backend": {"weights": {"backend-2": 0}}}}, backend={"enabled": True, "replicas": 2}))
+    assert config.service("backend").retries == 0
+
+
+def test_consistent_hashing_defaults_to_the_path_where_paths_differ():
+    config = kong_of(with_backend({"upstreams": {"backend": {"algorithm": "consistent-hashing"}}}))
+    assert config.upstream("backend-upstream").hash_on == "path"
+
+
+def test_credentials_are_read_from_headers_only():
+    config = kong_of(with_backend())
+    jwt = plugin(route(config, "backend-api").plugins, "jwt")
+    key_auth = plugin(route(config, "mcp-files").plugins, "key-auth")
+    assert jwt is not None and key_auth is not None
+    assert (jwt.config["uri_param_names"], jwt.config["cookie_names"], jwt.config["header_names"]) == ([], [], ["authorization"])
+    assert (key_auth.config["key_in_query"], key_auth.config["key_in_body"], key_auth.config["key_in_header"]) == (False, False, True)
 
 
 def test_breaker_thresholds_follow_config():
@@ -73,11 +126,13 @@ def test_active_probe_uses_the_services_own_health_path():
 
 @pytest.mark.parametrize("algorithm", ["round-robin", "least-connections", "consistent-hashing", "latency"])
 def test_upstream_algorithm_follows_config(algorithm):
-    config = kong_of(with_backend({"upstreams": {"backend": {"algorithm": algorithm}, "mcp-files": {"algorithm": algorithm}}}))
+    # MCP servers cannot hash (one path per server; see the hash-on-the-one-mcp-path config error)
+    mcp_algorithm = "least-connections" if algorithm == "consistent-hashing" else algorithm
+    config = kong_of(with_backend({"upstreams": {"backend": {"algorithm": algorithm}, "mcp-files": {"algorithm": mcp_algorithm}}}))
     assert config.upstream("backend-upstream").algorithm == algorithm
-    assert config.upstream("mcp-files-upstream").algorithm == algorithm
+    assert config.upstream("mcp-files-upstream").algorithm == mcp_algorithm
     assert config.upstream("mcp-memory-upstream").algorithm == "round-robin"
-    assert config.upstream("backend-upstream").hash_on == ("ip" if algorithm == "consistent-hashing" else "none")
+    assert config.upstream("backend-upstream").hash_on == ("path" if algorithm == "consistent-hashing" else "none")
 
 
 def test_a_backend_canary_at_ten_percent_is_one_config_entry():
@@ -266,15 +321,70 @@ def bad(raw, *, mcp: bool = True) -> str:
             id="hash-without-consistent-hashing",
         ),
         pytest.param(
+            with_backend({"upstreams": {"backend": {"algorithm": "consistent-hashing", "hashOn": "consumer"}}}),
+            "mesh:gateway.upstreams.backend.hashOn: hashing on the consumer sends all of backend's traffic to one target: "
+            "every client authenticates as mesh-client",
+            id="hash-on-the-one-consumer",
+        ),
+        pytest.param(
+            with_backend({"upstreams": {"backend": {"algorithm": "consistent-hashing", "hashOn": "ip"}}}),
+            "mesh:gateway.upstreams.backend.hashOn: hashing on the client IP sends all of backend's traffic to one target: "
+            "clients on this host reach the proxy through Docker's port forwarding and share its gateway address",
+            id="hash-on-the-shared-client-ip",
+        ),
+        pytest.param(
+            {"gateway": {"upstreams": {"mcp-memory": {"algorithm": "consistent-hashing"}}}},
+            "mesh:gateway.upstreams.mcp-memory.algorithm: hashing on the path sends all of mcp-memory's traffic to one target: "
+            "every request goes to its one endpoint (use round-robin or least-connections)",
+            id="hash-on-the-one-mcp-path",
+        ),
+        pytest.param(
             with_backend({"upstreams": {"backend": {"weights": {"backend": 0}}}}),
             "mesh:gateway.upstreams.backend.weights: every instance of backend weighs 0; nothing would get traffic",
             id="all-weights-zero",
         ),
         pytest.param(
             {"gateway": {"corsOrigins": ["localhost:3000"]}},
-            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin: scheme://host[:port] with no path "
-            "(e.g. http://localhost:3000), or *",
+            "mesh:gateway.corsOrigins[0]: 'localhost:3000' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
             id="bad-cors-origin",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["http://localhost:3000/"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://localhost:3000/' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
+            id="cors-origin-with-a-path",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["https://*.example.com"]}},
+            "mesh:gateway.corsOrigins[0]: 'https://*.example.com' is not an origin: scheme://host[:port] with no path, "
+            "e.g. http://localhost:3000 (or *); Kong would take anything else as a regex",
+            id="cors-origin-that-kong-reads-as-a-regex",
+        ),
+        pytest.param(
+            {"gateway": {"corsOrigins": ["http://localhost:99999"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://localhost:99999' has port 99999, outside 1-65535",
+            id="cors-origin-port",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "//files"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '//files': must not have empty segments",
+            id="path-empty-segment",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/mcp/../admin"}}},
+            "mesh:gateway.paths.mcp-files: non-normalized path '/mcp/../admin', consider using '/admin' instead",
+            id="path-dot-dot",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/files[1]"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '/files[1]': characters outside of the reserved list of RFC 3986 found",
+            id="path-outside-rfc3986",
+        ),
+        pytest.param(
+            {"gateway": {"paths": {"mcp-files": "/files%2"}}},
+            "mesh:gateway.paths.mcp-files: invalid path '/files%2': invalid url-encoded value",
+            id="path-bad-percent-encoding",
         ),
         pytest.param(
             {"gateway": {"upstream": {}}},

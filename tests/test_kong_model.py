@@ -35,7 +35,7 @@ from tests.gateway_fixtures import CREDENTIALS, deck_validate, plan_of, with_bac
 FULL = with_backend(
     {
         "ui": ["grafana", "prometheus", "jaeger", "consul", "rabbitmq", "alertmanager"],
-        "upstreams": {"backend": {"algorithm": "consistent-hashing", "hashOn": "consumer"}, "mcp-memory": {"weights": {"mcp-memory-2": 0}}},
+        "upstreams": {"backend": {"algorithm": "consistent-hashing", "hashOn": "path"}, "mcp-memory": {"weights": {"mcp-memory-2": 0}}},
     },
     backend={"enabled": True, "replicas": 3},
 )

@@ -33,6 +33,7 @@ COMPONENT_TYPE_TOKENS = {
     "service-mesh:orchestrator:McpOrchestrator",
     "service-mesh:mcp_server:McpServer",
     "service-mesh:backend_image:BackendImage",
+    "service-mesh:database:DatabaseRoles",
 }
 
 

@@ -50,19 +50,19 @@ def test_every_published_port_binds_to_the_bind_address_and_lies_in_its_category
 def test_access_points_name_the_address_each_port_really_binds(synth):
     capture = synth({"bindAddress": "0.0.0.0", "proxyBindAddress": "192.0.2.10"})
     points = capture.outputs["accessPoints"]
-    assert points["kong.admin"] == "http://127.0.0.1:10015"  # admin stays on loopback whatever the bind address
+    assert points["kong.status"] == "http://127.0.0.1:10015"  # the status listener stays on loopback whatever the bind address
     assert points["kong.proxy"] == "http://192.0.2.10:10005"
     assert points["postgres"] == "postgresql://127.0.0.1:10000"
 
 
 def test_the_bind_address_from_config_reaches_every_published_port(synth):
     capture = synth({"bindAddress": "192.0.2.10"})
-    # Kong's admin API is the one exception: it stays on loopback (tests/test_gateway.py)
+    # Kong's status listener is the one exception: it stays on loopback (tests/test_gateway.py)
     ips = {
         port["ip"]
         for container in catalog_containers(capture)
         for port in container.plain.get("ports") or []
-        if (container.name, port["internal"]) != ("kong", 8001)
+        if (container.name, port["internal"]) != ("kong", 8100)
     }
     assert ips == {"192.0.2.10"}
 
@@ -157,7 +157,7 @@ def test_connection_strings_are_secret_stack_outputs(plan):
     strings = plan.outputs["connectionStrings"]
     assert isinstance(strings, Secret)
     assert set(strings.value) == {"postgres", "redis", "neo4j", "rabbitmq"}
-    assert strings.value["postgres"].startswith("postgresql://mesh:")
+    assert strings.value["postgres"].startswith("postgresql://mesh_app:")  # the application role, not the superuser
     assert strings.value["postgres"].endswith("@postgres:5432/mesh")
 
 
@@ -265,3 +265,15 @@ def test_the_stack_plan_holds_the_config_services_mcp_endpoints_and_gateway_it_c
     redis = plan.service("redis")
     assert redis is not None and redis.name == "redis"
     assert plan.service("ollama") is None
+
+
+def test_the_rabbitmq_application_user_is_no_administrator(plan):
+    definitions = json.loads(plan.rendered_files["rabbitmq/definitions.json"])
+    users = {user["name"]: user for user in definitions["users"]}
+    # AMQP on its vhost only: no management tag at all; the UI has its own administrator with its own password
+    assert users["mesh"]["tags"] == []
+    assert users["mesh-admin"]["tags"] == ["administrator"]
+    assert users["mesh"]["password_hash"] != users["mesh-admin"]["password_hash"]
+    assert [p["user"] for p in definitions["permissions"]] == ["mesh"]
+    admin = plan.outputs["rabbitmqAdmin"]
+    assert isinstance(admin, Secret) and admin.value["user"] == "mesh-admin"

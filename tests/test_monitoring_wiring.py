@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.offline.provider_state import uuid_of
 from components.offline.synth import Capture
 from components.offline.types import ACL_TOKEN, CONTAINER
@@ -49,18 +51,20 @@ def test_discoverys_prometheus_token_reaches_prometheus_as_a_secret_file(plan):
     assert token not in plan.rendered_files["prometheus/prometheus.yml"]
 
 
-def test_consul_exporter_reads_health_with_the_same_token_as_a_secret_env(plan):
-    token = uploads(plan, "prometheus")["/etc/prometheus/consul-token"]
+def test_consul_exporter_reads_health_with_its_own_token_as_a_secret_env(plan):
+    prometheus = uploads(plan, "prometheus")["/etc/prometheus/consul-token"]
     container = plan.one(CONTAINER, "consul-exporter")
-    index = container.plain["envs"].index(f"CONSUL_HTTP_TOKEN={token}")
+    (env,) = [env for env in container.plain["envs"] if env.startswith("CONSUL_HTTP_TOKEN=")]
+    assert env.split("=", 1)[1] not in ("", prometheus)  # not Prometheus' token
+    index = container.plain["envs"].index(env)
     assert any(f"envs[{index}]".startswith(path) for path in container.secret_paths())
 
 
-def test_prometheus_and_consul_exporter_start_after_the_token_exists(plan):
-    token = next(r for r in plan.all(ACL_TOKEN) if r.name.endswith("-prometheus-token"))
-    for service in ("prometheus", "consul-exporter"):
-        container = plan.one(CONTAINER, service)
-        assert token.urn in container.dependencies or any(token.urn in deps for deps in container.property_dependencies.values())
+@pytest.mark.parametrize(("service", "token_name"), [("prometheus", "-prometheus-token"), ("consul-exporter", "-consul-exporter-token")])
+def test_prometheus_and_consul_exporter_start_after_their_token_exists(plan, service, token_name):
+    token = next(r for r in plan.all(ACL_TOKEN) if r.name.endswith(token_name))
+    container = plan.one(CONTAINER, service)
+    assert token.urn in container.dependencies or any(token.urn in deps for deps in container.property_dependencies.values())
 
 
 def test_without_consul_prometheus_gets_no_token_and_no_consul_jobs(synth):

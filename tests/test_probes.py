@@ -141,8 +141,8 @@ def test_rabbitmq_password_hash_is_salted_sha256_as_rabbitmq_checks_it():
     decoded = base64.b64decode(rabbitmq_password_hash("pw", salt))
     assert decoded[:4] == salt
     assert decoded[4:] == hashlib.sha256(salt + b"pw").digest()
-    assert "password_hash" in render_rabbitmq_definitions("mesh", "pw", salt, "mesh")
-    assert '"pw"' not in render_rabbitmq_definitions("mesh", "pw", salt, "mesh")
+    assert "password_hash" in render_rabbitmq_definitions("mesh", "pw", salt, "mesh", admin_password="admin-pw")
+    assert '"pw"' not in render_rabbitmq_definitions("mesh", "pw", salt, "mesh", admin_password="admin-pw")
 
 
 @contextmanager

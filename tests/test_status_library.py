@@ -53,7 +53,6 @@ def test_a_healthy_mesh_passes_every_section_and_service(targets: MeshTargets) -
     assert [s.name for s in report.sections] == ["service discovery", "communication", "circuit breakers", "discovery lookups"]
     backend = report.services["backend"]
     assert (backend.registered, backend.consul_check, backend.scrape_health) == (True, "passing", "up")
-    assert backend.route == "/api"
     assert backend.upstream == "closed: 2/2 HEALTHY"
     assert finding(report, "redis", "auth") == (Verdict.PASS, "AUTH + PING answered PONG")
     assert finding(report, "mcp-memory", "mcp")[1].startswith("initialize: mesh-test-memory")
@@ -61,6 +60,23 @@ def test_a_healthy_mesh_passes_every_section_and_service(targets: MeshTargets) -
     assert "database ok" in finding(report, "grafana", "http")[1]
     assert "services with traces: backend, kong" in finding(report, "jaeger", "http")[1]
     assert section(report, "discovery lookups")[1].startswith("10 lookups: p50")
+
+
+def test_kong_circuits_come_from_the_status_listener_by_upstream_name(mesh: LoopbackMesh, targets: MeshTargets) -> None:
+    mesh.kong.requests.clear()
+    report = collect(targets, FAST)
+    asked = {path for method, path, _ in mesh.kong.requests}
+    # every expected service is looked up; the unrouted ones answer 404 and are left out
+    assert {"/status", "/upstreams", "/upstreams/backend-upstream/health", "/upstreams/redis-upstream/health"} <= asked
+    assert section(report, "circuit breakers") == (Verdict.PASS, "1/1 upstreams closed")
+    assert report.services["backend"].route is None  # the status listener lists no routes
+
+
+def test_an_admin_api_url_also_names_the_routes(mesh: LoopbackMesh, targets: MeshTargets) -> None:
+    with mesh.kong.replaced(**api_answers.kong_admin_routes()):
+        report = collect(targets, FAST)
+    assert report.services["backend"].route == "/api"
+    assert report.services["backend"].upstream == "closed: 2/2 HEALTHY"
 
 
 def test_consul_is_read_with_the_token(mesh: LoopbackMesh, targets: MeshTargets) -> None:
@@ -197,7 +213,7 @@ def test_unreachable_endpoints_are_reported_within_a_bounded_time() -> None:
     limits = Limits(connect_timeout_s=0.5, read_timeout_s=0.5, retries=1, backoff_s=0.1)
     targets = MeshTargets(
         consul_url=f"http://127.0.0.1:{silent.port}",
-        kong_admin_url=f"http://127.0.0.1:{closed}",
+        kong_status_url=f"http://127.0.0.1:{closed}",
         mcp_servers={"mcp-silent": f"http://127.0.0.1:{silent.port}/mcp", "mcp-gone": f"http://127.0.0.1:{closed}/mcp"},
         databases=[DatabaseTarget("postgres", "postgres", "127.0.0.1", closed)],
         expected_services=["backend"],

@@ -69,7 +69,8 @@ def test_make_verify_prints_the_validation_results_and_passes_on_a_healthy_mesh(
     for check in ("service discovery", "communication", "circuit breakers", "discovery lookups"):
         assert any(line.startswith(check) and " PASS " in line for line in lines), (check, done.stdout)
     backend = next(line for line in lines if line.startswith("backend "))
-    assert backend.split()[:8] == ["backend", "PASS", "yes", "passing", "up", "/api", "closed:", "2/2"]
+    # the status listener names no routes (route column "-"), only the circuits
+    assert backend.split()[:8] == ["backend", "PASS", "yes", "passing", "up", "-", "closed:", "2/2"]
     assert any(line.startswith("mcp-memory ") and " PASS " in line for line in lines)
     assert lines[-1] == "Overall: PASS"
     call = json.loads((tmp_path / "calls.log").read_text().splitlines()[0])
@@ -153,7 +154,7 @@ def test_without_a_deployed_stack_verify_says_so_in_one_line(tmp_path: Path) -> 
 
 def test_verify_reads_the_outputs_this_stack_really_exports(plan: Capture) -> None:
     targets = targets_from_stack_outputs(reveal(plan.outputs))
-    assert (targets.consul_url, targets.kong_admin_url, targets.prometheus_url, targets.grafana_url, targets.jaeger_url) == (
+    assert (targets.consul_url, targets.kong_status_url, targets.prometheus_url, targets.grafana_url, targets.jaeger_url) == (
         "http://127.0.0.1:10006",
         "http://127.0.0.1:10015",
         "http://127.0.0.1:10200",
@@ -168,6 +169,6 @@ def test_verify_reads_the_outputs_this_stack_really_exports(plan: Capture) -> No
         "rabbitmq": ("amqp", 10007),
     }
     # passwords come from the (secret) connection strings, addresses from the host's access points
-    assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh" and databases["postgres"].password
+    assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh_app" and databases["postgres"].password
     assert databases["redis"].password
     assert targets.expected_services == plan.outputs["services"]

@@ -66,7 +66,7 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 
 
 def targets_from_args(args: argparse.Namespace) -> MeshTargets:
-    flags = [args.consul, args.kong_admin, args.prometheus, args.grafana, args.jaeger, args.mcp, args.db]
+    flags = [args.consul, args.kong_status, args.prometheus, args.grafana, args.jaeger, args.mcp, args.db]
     if args.outputs:
         base = targets_from_stack_outputs(json.loads(Path(args.outputs).read_text()))
     elif any(flags):
@@ -78,7 +78,7 @@ def targets_from_args(args: argparse.Namespace) -> MeshTargets:
     return MeshTargets(
         consul_url=args.consul or base.consul_url,
         consul_token=args.consul_token or base.consul_token,
-        kong_admin_url=args.kong_admin or base.kong_admin_url,
+        kong_status_url=args.kong_status or base.kong_status_url,
         prometheus_url=args.prometheus or base.prometheus_url,
         grafana_url=args.grafana or base.grafana_url,
         jaeger_url=args.jaeger or base.jaeger_url,
@@ -95,7 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--consul", metavar="URL")
     parser.add_argument("--consul-token", metavar="TOKEN", help="a Consul ACL token that can read the catalog and health")
-    parser.add_argument("--kong-admin", metavar="URL")
+    parser.add_argument("--kong-status", metavar="URL")
     parser.add_argument("--prometheus", metavar="URL")
     parser.add_argument("--grafana", metavar="URL")
     parser.add_argument("--jaeger", metavar="URL", help="Jaeger's query API (the UI port)")

@@ -53,9 +53,9 @@ def collect(targets: MeshTargets, limits: Limits | None = None, thresholds: Thre
     if targets.consul_url:
         url, token = targets.consul_url, targets.consul_token
         jobs["consul"] = lambda: read_consul(new_session(), url, token, targets.expected_services, limits)
-    if targets.kong_admin_url:
-        kong_url = targets.kong_admin_url
-        jobs["kong"] = lambda: read_kong(new_session(), kong_url, limits)
+    if targets.kong_status_url:
+        kong_url = targets.kong_status_url
+        jobs["kong"] = lambda: read_kong(new_session(), kong_url, limits, targets.expected_services)
     if targets.prometheus_url:
         prometheus_url = targets.prometheus_url
         jobs["prometheus"] = lambda: read_prometheus(new_session(), prometheus_url, limits).observations
@@ -166,8 +166,8 @@ def _communication_section(observations: list[Observation]) -> Section:
 
 def _circuit_section(targets: MeshTargets, kong: KongResult | None) -> Section:
     name = "circuit breakers"
-    if not targets.kong_admin_url:
-        return Section(name, Verdict.UNKNOWN, "no Kong admin endpoint given")
+    if not targets.kong_status_url:
+        return Section(name, Verdict.UNKNOWN, "no Kong status endpoint given")
     if kong is None:
         return Section(name, Verdict.UNKNOWN, "Kong did not answer in time")
     if kong.error:

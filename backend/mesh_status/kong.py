@@ -1,5 +1,5 @@
-"""Kong: the node's `/status`, each upstream's target health (the circuit breaker's state) and the
-routes that reach each service, all from the Admin API (read-only calls, fine in DB-less mode).
+"""Kong: the node's `/status` and each upstream's target health (the circuit breaker's state) from the
+read-only status listener; with an Admin API URL, also the routes that reach each service.
 
 API: https://developer.konghq.com/api/gateway/admin-oss/ (GET /status, /upstreams,
 /upstreams/{upstream}/health, /services, /routes); target health values HEALTHY, UNHEALTHY,
@@ -8,13 +8,14 @@ DNS_ERROR, HEALTHCHECKS_OFF: https://developer.konghq.com/gateway/traffic-contro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from mesh_status.http import BadAnswerError, Limits, UnreachableError, get_json
+from mesh_status.http import BadAnswerError, Limits, UnreachableError, get_json, request
 from mesh_status.model import Verdict
 from mesh_status.observation import Observation
 
@@ -51,13 +52,20 @@ def _paged(session: requests.Session, base: str, path: str, limits: Limits) -> l
     return items
 
 
-def read_kong(session: requests.Session, admin_url: str, limits: Limits) -> KongResult:
+def read_kong(session: requests.Session, status_url: str, limits: Limits, expected_services: Sequence[str] = ()) -> KongResult:
+    """Kong's status listener: `/status`, then each expected service's upstream health.
+
+    The status listener (read-only) serves `/status` and, in DB-less mode, `GET /upstreams/{name}/health`
+    but no upstream list (kong/status/init.lua, Kong 3.9.1), so the upstreams are looked up by the
+    stack's naming (`<service>-upstream`); a 404 means the service is not routed. An Admin API URL
+    works too: its `/upstreams` list is used when it answers, and its routes name each service's paths.
+    """
     result = KongResult()
     try:
-        status, _ = get_json(session, f"{admin_url}/status", limits)
+        status, _ = get_json(session, f"{status_url}/status", limits)
     except (UnreachableError, BadAnswerError) as error:
         result.error = str(error)
-        result.observations.append(Observation("kong", "http", Verdict.FAIL, f"admin API: {error}"))
+        result.observations.append(Observation("kong", "http", Verdict.FAIL, f"status API: {error}"))
         return result
     config_hash = status.get("configuration_hash") if isinstance(status, dict) else None
     if config_hash == _EMPTY_CONFIG_HASH:
@@ -72,9 +80,16 @@ def read_kong(session: requests.Session, admin_url: str, limits: Limits) -> Kong
         return result
 
     try:
-        upstreams = _paged(session, admin_url, "/upstreams", limits)
-        services = _paged(session, admin_url, "/services", limits)
-        routes = _paged(session, admin_url, "/routes", limits)
+        listed = request(session, "GET", f"{status_url}/upstreams", limits)
+        if listed.status_code == 404:
+            for service in sorted(set(expected_services)):
+                circuit = _circuit(session, status_url, f"{service}-upstream", limits, missing_ok=True)
+                if circuit is not None:
+                    result.circuits.append(circuit)
+            return result
+        upstreams = _paged(session, status_url, "/upstreams", limits)
+        services = _paged(session, status_url, "/services", limits)
+        routes = _paged(session, status_url, "/routes", limits)
     except (UnreachableError, BadAnswerError) as error:
         result.error = str(error)
         result.observations.append(Observation("kong", "http", Verdict.FAIL, f"admin API: {error}"))
@@ -82,7 +97,9 @@ def read_kong(session: requests.Session, admin_url: str, limits: Limits) -> Kong
 
     upstream_names = {str(upstream.get("name")) for upstream in upstreams}
     for upstream in sorted(upstream_names):
-        result.circuits.append(_circuit(session, admin_url, upstream, limits))
+        circuit = _circuit(session, status_url, upstream, limits)
+        if circuit is not None:
+            result.circuits.append(circuit)
 
     # route paths per mesh service: a Kong service named after it, or whose host is its upstream
     paths_by_kong_service: dict[str, list[str]] = {}
@@ -103,10 +120,13 @@ def read_kong(session: requests.Session, admin_url: str, limits: Limits) -> Kong
     return result
 
 
-def _circuit(session: requests.Session, admin_url: str, upstream: str, limits: Limits) -> Observation:
+def _circuit(session: requests.Session, base_url: str, upstream: str, limits: Limits, missing_ok: bool = False) -> Observation | None:
     service = upstream_service(upstream)
+    url = f"{base_url}/upstreams/{quote(upstream, safe='')}/health"
     try:
-        body, _ = get_json(session, f"{admin_url}/upstreams/{quote(upstream, safe='')}/health", limits)
+        if missing_ok and request(session, "GET", url, limits).status_code == 404:
+            return None
+        body, _ = get_json(session, url, limits)
     except (UnreachableError, BadAnswerError) as error:
         return Observation(service, "kong", Verdict.UNKNOWN, f"upstream {upstream} health not readable: {error}")
     targets = [t for t in body.get("data") or [] if isinstance(t, dict)]

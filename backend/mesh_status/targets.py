@@ -46,7 +46,7 @@ class DatabaseTarget:
 class MeshTargets:
     consul_url: str | None = None
     consul_token: str | None = field(default=None, repr=False)
-    kong_admin_url: str | None = None
+    kong_status_url: str | None = None
     prometheus_url: str | None = None
     grafana_url: str | None = None
     jaeger_url: str | None = None
@@ -99,7 +99,7 @@ def targets_from_stack_outputs(outputs: Mapping[str, Any]) -> MeshTargets:
     return MeshTargets(
         consul_url=_base(points.get("consul")),
         consul_token=outputs.get("consulToken") or None,
-        kong_admin_url=_base(points.get("kong.admin")),
+        kong_status_url=_base(points.get("kong.status")),
         prometheus_url=_base(points.get("prometheus")),
         grafana_url=_base(points.get("grafana")),
         jaeger_url=_base(points.get("jaeger.ui") or points.get("jaeger")),
@@ -112,7 +112,7 @@ def targets_from_stack_outputs(outputs: Mapping[str, Any]) -> MeshTargets:
 def targets_from_env(environ: Mapping[str, str]) -> MeshTargets:
     """The backend's view (mesh DNS names), from the environment the stack gives its container.
 
-    MESH_CONSUL_URL, MESH_CONSUL_TOKEN, MESH_KONG_ADMIN_URL, MESH_PROMETHEUS_URL, MESH_GRAFANA_URL,
+    MESH_CONSUL_URL, MESH_CONSUL_TOKEN, MESH_KONG_STATUS_URL, MESH_PROMETHEUS_URL, MESH_GRAFANA_URL,
     MESH_JAEGER_URL, MESH_MCP_SERVERS (`name=url,...`), MESH_DB_<NAME> (connection strings),
     MESH_EXPECTED_SERVICES (`a,b,c`).
     """
@@ -128,7 +128,7 @@ def targets_from_env(environ: Mapping[str, str]) -> MeshTargets:
     return MeshTargets(
         consul_url=_base(environ.get("MESH_CONSUL_URL")),
         consul_token=environ.get("MESH_CONSUL_TOKEN") or None,
-        kong_admin_url=_base(environ.get("MESH_KONG_ADMIN_URL")),
+        kong_status_url=_base(environ.get("MESH_KONG_STATUS_URL")),
         prometheus_url=_base(environ.get("MESH_PROMETHEUS_URL")),
         grafana_url=_base(environ.get("MESH_GRAFANA_URL")),
         jaeger_url=_base(environ.get("MESH_JAEGER_URL")),

@@ -14,6 +14,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
+from components.catalog.services import Hardening
+
 ORCHESTRATOR = "mcp-orchestrator"
 """The orchestrator's service name and its alias on the mesh network."""
 ORCHESTRATOR_IMAGE = "docker:29.7.2-dind"
@@ -33,6 +35,12 @@ PROBE_PATH = "/opt/mesh/mcp-probe.mjs"
 """Where every MCP image has the health probe script (baked in by `mcp/Dockerfile`)."""
 CONTEXT_ROOT = "mcp/servers"
 """One build context per server, `<CONTEXT_ROOT>/<name>`, relative to the project directory."""
+MCP_HARDENING = Hardening(
+    writable_root_reason=(
+        "not yet checked per server which paths outside its /data volume and /tmp its npm package writes (caches under /home/node, for one)"
+    ),
+)
+"""Every capability dropped; the image's own `node` user (mcp/Dockerfile); a writable root, for this reason."""
 HEALTH_PORT_OFFSET = 100
 """The probe's HTTP face listens on `port + 100` (Consul's HTTP checks cannot POST an MCP request)."""
 SESSION_TIMEOUT_MS = 10 * 60 * 1000

@@ -67,6 +67,43 @@ class HostMount:
     container_path: str
 
 
+# Docker refuses uploads into a read-only root filesystem (moby daemon/archive_unix.go checkWritablePath):
+# a service whose rendered config is uploaded at create keeps a writable root until its config moves to a volume
+UPLOADED_CONFIG = "its rendered config is uploaded at create, and Docker refuses uploads into a read-only root"
+# docker-library entrypoints (postgres, redis, rabbitmq, neo4j; consul's own) start as root, chown the data
+# volume and re-exec as the service user with gosu/su-exec: that takes these capabilities and nothing more
+ENTRYPOINT_DROPS_ROOT = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID")
+ENTRYPOINT_ROOT_REASON = "the image's entrypoint starts as root to chown its data volume, then runs the server as {user}"
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Least privilege of a container: every capability dropped but `capabilities`, a read-only root with
+    tmpfs at `writable_paths`, the `ServiceSpec.user`. Each exception carries its reason (labels, policy pack)."""
+
+    capabilities: tuple[str, ...] = ()
+    """Added back after `drop ALL`, in Docker's canonical form (`CAP_CHOWN`)."""
+    capabilities_reason: str | None = None
+    default_capabilities_reason: str | None = None
+    """Set: keep Docker's default capability set (nothing dropped), for this reason."""
+    writable_paths: tuple[str, ...] = ("/tmp",)
+    """tmpfs mounts on the read-only root (data lives on the service's volumes)."""
+    writable_root_reason: str | None = None
+    """Set: the root filesystem stays writable, for this reason."""
+    root_reason: str | None = None
+    """Set: the container starts as root, for this reason."""
+
+
+def entrypoint_drops_root(user: str, **more: object) -> Hardening:
+    """A docker-library style image: root only long enough to chown the volume, then `user`."""
+    return Hardening(
+        capabilities=ENTRYPOINT_DROPS_ROOT,
+        capabilities_reason=f"chown of the data volume and the switch to {user}",
+        root_reason=ENTRYPOINT_ROOT_REASON.format(user=user),
+        **more,  # type: ignore[arg-type]
+    )
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -93,6 +130,8 @@ class ServiceSpec:
     enabled: bool = True
     privileged: bool = False
     user: str | None = None
+    """The user the container starts as (the image's own non-root user, stated); None: root (see hardening)."""
+    hardening: Hardening = field(default_factory=Hardening)
     hostname: str | None = None
     """Fixed hostname, where it names the service's data (RabbitMQ's node and data directory): never the container id."""
     stop_signal: str | None = None
@@ -159,6 +198,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="database",
             category="core",
             image="postgres:17.11-alpine",
+            hardening=entrypoint_drops_root("postgres", writable_paths=("/tmp", "/var/run/postgresql")),
             ports=(Port(5432, 10000, "postgres"),),
             probe=Probe(("CMD-SHELL", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB"'), "pg_isready"),
             check=Check("tcp", 5432),
@@ -175,6 +215,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="database",
             category="core",
             image="redis:8.2.9-alpine",
+            hardening=entrypoint_drops_root("redis", writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(6379, 10001, "redis"),),
             # redis-cli reads the password from REDISCLI_AUTH, so the probe authenticates
             probe=Probe(("CMD-SHELL", "redis-cli ping | grep -q PONG"), "redis-cli"),
@@ -191,6 +232,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="database",
             category="core",
             image="neo4j:5.26.29-community",
+            hardening=entrypoint_drops_root(
+                "neo4j", writable_root_reason="the entrypoint writes the NEO4J_* settings into /var/lib/neo4j/conf/neo4j.conf at start"
+            ),
             ports=(Port(7474, 10002, "http"), Port(7687, 10003, "bolt")),
             # Debian-based image: bash is certain, wget is not promised across tags
             probe=http_probe("bash", 7474, "/", start_period_s=60),
@@ -213,6 +257,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="database",
             category="ai",
             image="chromadb/chroma:1.3.0",
+            hardening=Hardening(
+                root_reason="the image has no other user and its /data volume is root-owned",
+                writable_root_reason="not yet shown on a real engine that the server writes nothing outside /data",
+            ),
             ports=(Port(8000, 10100),),
             probe=http_probe("bash", 8000, "/api/v2/heartbeat"),
             check=Check("http", 8000, "/api/v2/heartbeat"),
@@ -230,6 +278,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="database",
             category="ai",
             image="qdrant/qdrant:v1.16.0",
+            hardening=Hardening(
+                root_reason="the image runs as root (the -unprivileged tag is another image) and /qdrant/storage is root-owned",
+                writable_root_reason="Qdrant writes .qdrant-initialized and snapshots/ under /qdrant at start",
+            ),
             ports=(Port(6333, 10101), Port(6334, 10102, "grpc")),
             probe=http_probe("bash", 6333, "/readyz"),
             check=Check("http", 6333, "/readyz"),
@@ -247,6 +299,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="mesh",
             category="core",
             image="hashicorp/consul:1.22.3",
+            hardening=entrypoint_drops_root("consul", writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(8500, 10006),),
             # healthy once a leader is elected (the endpoint answers `""` before): no token needed
             probe=Probe(("CMD-SHELL", "curl -fsS http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"), "curl"),
@@ -266,6 +319,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="mesh",
             category="core",
             image="hashicorp/consul-esm:0.10.0",
+            user="100:1000",  # the image's own USER consul-esm (hashicorp/consul-esm v0.10.0 Dockerfile)
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(8080),),
             probe=http_probe("wget", 8080, "/metrics"),
             check=Check("http", 8080, "/metrics"),
@@ -285,7 +340,11 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="mesh",
             category="core",
             image="kong:3.9.3",
-            ports=(Port(8000, 10005, "proxy"), Port(8001, 10015, "admin"), Port(8100, None, "status")),
+            user="kong",  # the image's own USER kong
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG + "; Kong also renders its nginx prefix at start"),
+            # the admin API (which can replace the whole configuration) listens on the container's loopback
+            # only; readers use the read-only status listener (/status, /metrics, upstream health)
+            ports=(Port(8000, 10005, "proxy"), Port(8100, 10015, "status")),
             probe=http_probe("bash", 8100, "/status/ready"),
             check=Check("http", 8100, "/status/ready"),
             metrics=Metrics(8100),
@@ -293,7 +352,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
                 ("KONG_DATABASE", "off"),
                 ("KONG_DECLARATIVE_CONFIG", "/kong/declarative/kong.yml"),
                 ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
-                ("KONG_ADMIN_LISTEN", "0.0.0.0:8001"),
+                ("KONG_ADMIN_LISTEN", "127.0.0.1:8001"),
+                ("KONG_ADMIN_GUI_LISTEN", "off"),
+                ("KONG_ANONYMOUS_REPORTS", "off"),
                 ("KONG_STATUS_LISTEN", "0.0.0.0:8100"),
                 ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
                 ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),
@@ -308,6 +369,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="messaging",
             category="core",
             image="rabbitmq:4.2.9-management",
+            hardening=entrypoint_drops_root("rabbitmq", writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(5672, 10007, "amqp"), Port(15672, 10008, "management"), Port(15692, None, "prometheus")),
             probe=Probe(
                 ("CMD", "rabbitmq-diagnostics", "-q", "ping"), "rabbitmq-diagnostics", interval_s=15, timeout_s=10, start_period_s=60
@@ -331,6 +393,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="core",
             category="core",
             image="service-mesh/backend:0.1.0",
+            user="10001",  # backend/Dockerfile USER 10001
             ports=(Port(8000, 10010),),
             probe=http_probe("python", 8000, "/health"),
             check=Check("http", 8000, "/health"),
@@ -343,6 +406,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="prom/prometheus:v3.8.0",
+            user="65534:65534",  # the image's own USER nobody
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(9090, 10200),),
             probe=http_probe("wget", 9090, "/-/healthy"),
             check=Check("http", 9090, "/-/healthy"),
@@ -365,6 +430,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="grafana/grafana:12.2.0",
+            user="472:0",  # the image's own USER 472 (group root, as the image sets it)
+            hardening=Hardening(writable_paths=("/tmp", "/var/log/grafana")),
             ports=(Port(3000, 10201),),
             probe=http_probe("curl", 3000, "/api/health"),
             check=Check("http", 3000, "/api/health"),
@@ -379,6 +446,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="grafana/loki:3.5.0",
+            user="10001",  # the image's own USER
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(3100, 10202),),
             probe=http_probe("wget", 3100, "/ready", start_period_s=45),
             check=Check("http", 3100, "/ready"),
@@ -395,6 +464,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="prom/alertmanager:v0.28.1",
+            user="65534:65534",  # the image's own USER nobody
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(9093, 10203),),
             probe=http_probe("wget", 9093, "/-/ready"),
             check=Check("http", 9093, "/-/ready"),
@@ -411,6 +482,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="prom/blackbox-exporter:v0.27.0",
+            user="65534:65534",  # the image's own USER nobody
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(9115, 10204),),
             probe=http_probe("wget", 9115, "/-/healthy"),
             check=Check("http", 9115, "/-/healthy"),
@@ -423,6 +496,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="prom/node-exporter:v1.9.1",
+            user="65534:65534",  # the image's own USER nobody
             ports=(Port(9100, 10205),),
             probe=http_probe("wget", 9100, "/metrics"),
             check=Check("http", 9100, "/metrics"),
@@ -436,6 +510,12 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="gcr.io/cadvisor/cadvisor:v0.52.1",
+            hardening=Hardening(
+                root_reason="it reads every container's cgroups and /var/lib/docker, which only root may",
+                default_capabilities_reason=(
+                    "which capabilities its container and process metrics take depends on the host's cgroup version; not measured here"
+                ),
+            ),
             ports=(Port(8080, 10206),),
             probe=http_probe("wget", 8080, "/healthz"),
             check=Check("http", 8080, "/healthz"),
@@ -454,6 +534,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="quay.io/prometheuscommunity/postgres-exporter:v0.18.1",
+            user="65534:65534",  # the image's own USER nobody
             ports=(Port(9187, 10207),),
             probe=http_probe("wget", 9187, "/metrics"),
             check=Check("http", 9187, "/metrics"),
@@ -467,6 +548,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             category="monitoring",
             # the plain tag is FROM scratch (no shell for a healthcheck); -alpine has busybox wget
             image="oliver006/redis_exporter:v1.74.0-alpine",
+            user="59000:59000",  # the image's own USER
             ports=(Port(9121, 10208),),
             probe=http_probe("wget", 9121, "/health"),
             check=Check("http", 9121, "/health"),
@@ -480,6 +562,7 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             category="monitoring",
             # Consul's own metrics carry no per-check status; consul_exporter's consul_health_service_status does
             image="prom/consul-exporter:v0.13.0",
+            user="65534:65534",  # the image's own USER nobody
             ports=(Port(9107, 10209),),
             probe=http_probe("wget", 9107, "/metrics"),
             check=Check("http", 9107, "/metrics"),
@@ -494,6 +577,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="jaegertracing/jaeger:2.13.0",
+            user="10001",  # the image's own USER
+            hardening=Hardening(writable_root_reason=UPLOADED_CONFIG),
             ports=(
                 Port(16686, 10210, "ui"),
                 Port(4317, 10214, "otlp-grpc"),
@@ -512,6 +597,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="monitoring",
             category="monitoring",
             image="grafana/alloy:v1.10.0",
+            hardening=Hardening(
+                root_reason="it reads container logs from the Docker socket, which only root (or the docker group) may open",
+                writable_root_reason=UPLOADED_CONFIG,
+            ),
             ports=(Port(12345),),
             probe=http_probe("bash", 12345, "/-/ready"),
             check=Check("http", 12345, "/-/ready"),
@@ -536,6 +625,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             kind="ai",
             category="ai",
             image="ollama/ollama:0.12.6",
+            hardening=Hardening(
+                root_reason="the image runs as root and keeps its models under /root/.ollama",
+                writable_root_reason="it extracts its runner binaries to a temporary directory and executes them",
+            ),
             ports=(Port(11434, 10104),),
             probe=Probe(("CMD", "ollama", "list"), "ollama"),
             check=Check("http", 11434, "/api/tags"),

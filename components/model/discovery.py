@@ -28,6 +28,11 @@ class DiscoveryConfig(BaseModel):
         if address is None:
             return None
         parts = urlsplit(address)
+        if "@" in parts.netloc:
+            # never echoed: the value may hold a password, and a URL ends up in plain provider inputs and outputs
+            raise ValueError(
+                "must not carry a user or password (user:password@host); the stack authenticates with its generated credentials"
+            )
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"{address!r} is not an http(s) URL with a host (e.g. http://127.0.0.1:10006)")
         try:

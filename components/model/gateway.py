@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from components.catalog.kong_limits import ALGORITHMS, COUNTER_RANGE, HASH_INPUTS, SECONDS_RANGE, WEIGHT_RANGE
+from components.catalog.kong_schema import router_path_error
 
 
 class _Strict(BaseModel):
@@ -55,22 +56,34 @@ def _weight(weight: int) -> int:
 
 
 def _path(path: str) -> str:
-    if not path.startswith("/") or path.startswith("~") or " " in path:
+    if not path.startswith("/"):
         raise ValueError(f"{path!r} is not a plain path prefix (it must start with '/')")
+    # Kong refuses the whole kong.yml at start over one bad route path: refuse it here first
+    problem = router_path_error(path)
+    if problem:
+        raise ValueError(problem)
     if path != "/" and path.endswith("/"):
         raise ValueError(f"{path!r} ends with '/'; give the prefix without it")
     return path
 
 
-# An origin is scheme://host[:port] and nothing more (RFC 6454): what a browser sends in `Origin`. Kong's cors plugin
-# (kong/plugins/cors/handler.lua) sends a single configured origin verbatim as Access-Control-Allow-Origin, which the
-# browser compares exactly, and reduces several to scheme://host:port (normalize_origin): a path never matches.
-_ORIGIN = re.compile(r"https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::[0-9]{1,5})?")
+# Kong's cors handler compares an origin made only of [A-Za-z0-9.:/-] literally and treats anything else
+# as a regex (kong/plugins/cors/handler.lua): only literal origins are accepted, so none matches by accident
+_LITERAL_ORIGIN = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(?P<port>[0-9]{1,5}))?$")
 
 
 def _origin(origin: str) -> str:
-    if origin != "*" and not _ORIGIN.fullmatch(origin):
-        raise ValueError(f"{origin!r} is not an origin: scheme://host[:port] with no path (e.g. http://localhost:3000), or *")
+    if origin == "*":
+        return origin
+    match = _LITERAL_ORIGIN.match(origin)
+    if not match:
+        raise ValueError(
+            f"{origin!r} is not an origin: scheme://host[:port] with no path, e.g. http://localhost:3000 (or *); "
+            "Kong would take anything else as a regex"
+        )
+    port = match.group("port")
+    if port is not None and not 0 < int(port) <= 65535:
+        raise ValueError(f"{origin!r} has port {port}, outside 1-65535")
     return origin
 
 
@@ -93,7 +106,7 @@ Seconds = Annotated[int, AfterValidator(_seconds)]
 class UpstreamSettings(_Strict):
     """`mesh:gateway.upstreams.<service>`: balancing and circuit breaker of one routed service.
 
-    Unset fields take the defaults of the service's kind (backend 5 failures / 30 s / 60 s, MCP 5 / 15 / 45).
+    Unset fields take the defaults of the service's kind (backend 5 failures / 30 s / 60 s, MCP 5 / 5 s connect / 45).
     """
 
     algorithm: Annotated[str, AfterValidator(_algorithm)] | None = None
@@ -102,7 +115,9 @@ class UpstreamSettings(_Strict):
     failures: BreakerCount | None = None
     """Failures (5xx, refused connections, timeouts) in a row that open the breaker for a target."""
     timeout_s: Seconds | None = Field(default=None, alias="timeoutS")
-    """Connect/read/write timeout of a proxied request; a timeout counts as a failure."""
+    """Connect timeout of a proxied request (and its read/write timeout unless readTimeoutS says otherwise)."""
+    read_timeout_s: Seconds | None = Field(default=None, alias="readTimeoutS")
+    """Read/write timeout of a proxied request (default: timeoutS; 3600 for MCP servers, whose tool calls and streams run long)."""
     recovery_s: Seconds | None = Field(default=None, alias="recoveryS")
     """How long an open breaker waits before it probes the target again."""
     successes: BreakerCount | None = None

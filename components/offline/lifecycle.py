@@ -129,6 +129,8 @@ _CONTAINER_FORCE_NEW = _fields(
     "cgroupParent",
 )
 
+POSTGRESQL_SRC = "cyrilgdn/terraform-provider-postgresql postgresql/"
+
 REPLACE_RULES: dict[str, ReplaceRules] = {
     rules.type_: rules
     for rules in (
@@ -254,6 +256,19 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             GRAFANA_SRC + "resource_folder.go (uid ForceNew)",
             force_new=_fields("uid", "orgId"),
             computed=_fields("uid", "url", "folderId"),
+        ),
+        ReplaceRules(
+            "postgresql:index/role:Role",
+            POSTGRESQL_SRC + "resource_postgresql_role.go (no ForceNew: a changed name, password or membership is ALTER ROLE)",
+            unordered=_fields("roles", "searchPaths"),
+        ),
+        ReplaceRules(
+            "postgresql:index/grant:Grant",
+            POSTGRESQL_SRC + "resource_postgresql_grant.go (role, database, schema, object_type, objects, columns,"
+            " with_grant_option ForceNew; privileges a TypeSet, updated by revoke + grant)",
+            force_new=_fields("role", "database", "schema", "objectType", "objects", "columns", "withGrantOption"),
+            unordered=_fields("privileges", "objects", "columns"),
+            defaults={"withGrantOption": False},
         ),
         *(
             ReplaceRules(

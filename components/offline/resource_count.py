@@ -6,17 +6,19 @@ synthesis for several stacks, so adding a catalog service changes the count here
 
 from __future__ import annotations
 
-from components.catalog.names import BACKEND, CONSUL, GRAFANA
+from components.catalog.names import BACKEND, CONSUL, GRAFANA, POSTGRES
 from components.plan.stack import StackPlan
 from components.render.dashboards import mesh_dashboards
 from components.render.datasources import mesh_datasources
 
-# the mesh component; the networks component and its network; the credentials component with its seven
-# passwords, RabbitMQ's salt and Consul's management token
-MESH_FIXED = 1 + 2 + 1 + 7 + 1 + 1
-# ServiceDiscovery: the component, its provider, the external node, three ACL policies and three tokens
-# (consul-esm, Prometheus, the backend); plus one registration per endpoint
-DISCOVERY_FIXED = 1 + 1 + 1 + 3 + 3
+# the mesh component; the networks component and its network; the credentials component with its ten
+# passwords (one more per UI published through the gateway), RabbitMQ's salt and Consul's management token
+MESH_FIXED = 1 + 2 + 1 + 10 + 1 + 1
+# ServiceDiscovery: the component, its provider, the external node, four ACL policies and four tokens
+# (consul-esm, Prometheus, consul-exporter, the backend); plus one registration per endpoint
+DISCOVERY_FIXED = 1 + 1 + 1 + 4 + 4
+# DatabaseRoles (with PostgreSQL): the component, its provider, two roles and three grants
+DATABASE_ROLES = 1 + 1 + 2 + 3
 # GrafanaStack: the component, its provider and the folder; plus one resource per data source and dashboard
 GRAFANA_FIXED = 3
 # McpOrchestrator: the component, container, image, state volume, MCP network and nested provider; TLS: three
@@ -31,7 +33,9 @@ def mcp_server_resources(data_path: str | None) -> int:
 
 
 def expected_resources(plan: StackPlan) -> int:
-    count = MESH_FIXED + ORCHESTRATOR
+    count = MESH_FIXED + ORCHESTRATOR + len(plan.config.gateway.ui)
+    if plan.service(POSTGRES) is not None:
+        count += DATABASE_ROLES
     for service in plan.services:
         override = plan.config.services.get(service.name)
         built = service.name == BACKEND and (override is None or override.image is None)

@@ -7,7 +7,7 @@ module (`TYPE_TOKEN`) and pinned byte for byte in `tests/test_layers.py`.
 
 from __future__ import annotations
 
-from components.resources import backend_image, credentials, discovery, grafana, mcp_server, network, orchestrator, service
+from components.resources import backend_image, credentials, database_roles, discovery, grafana, mcp_server, network, orchestrator, service
 from components.stack import mesh
 
 SERVICE_MESH = mesh.TYPE_TOKEN
@@ -19,6 +19,7 @@ GRAFANA_STACK = grafana.TYPE_TOKEN
 MCP_ORCHESTRATOR = orchestrator.TYPE_TOKEN
 MCP_SERVER = mcp_server.TYPE_TOKEN
 BACKEND_IMAGE = backend_image.TYPE_TOKEN
+DATABASE_ROLES = database_roles.TYPE_TOKEN
 COMPONENTS = (
     SERVICE_MESH,
     MESH_NETWORKS,
@@ -29,6 +30,7 @@ COMPONENTS = (
     MCP_ORCHESTRATOR,
     MCP_SERVER,
     BACKEND_IMAGE,
+    DATABASE_ROLES,
 )
 
 CONTAINER = "docker:index/container:Container"

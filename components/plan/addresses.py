@@ -40,7 +40,7 @@ def client_url(scheme: str, bind_address: str, port: int, path: str = "") -> str
 def access_points(services: Sequence[DeployedService], bind_address: str, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
     """Service (or `service.port`) -> URL on the host, for every published port, at the address it really binds.
 
-    `binds` holds the per-port exceptions to `bind_address` (Kong's admin API and proxy), by service and internal port.
+    `binds` holds the per-port exceptions to `bind_address` (Kong's status listener and proxy), by service and internal port.
     """
     points: dict[str, str] = {}
     for service in services:

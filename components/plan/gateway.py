@@ -8,8 +8,8 @@ replica. Pure: no Pulumi.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from components.catalog.endpoint import Endpoint
@@ -20,9 +20,11 @@ from components.model.base import ConfigError
 from components.model.gateway import UpstreamSettings
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
 from components.render.kong import (
+    AclGroup,
     ActiveHealthcheck,
     ActiveHealthy,
     ActiveUnhealthy,
+    BasicAuthCredential,
     Consumer,
     Healthchecks,
     JwtSecret,
@@ -72,12 +74,26 @@ class Breaker:
     probe_interval_s: int = 10
 
 
-# from the original design: backend 5 failures / 30 s timeout / 60 s recovery, MCP 5 / 15 / 45
-DEFAULT_BREAKERS: dict[str, Breaker] = {"core": Breaker(5, 30, 60), "mcp": Breaker(5, 15, 45)}
+# from the original design: backend 5 failures / 30 s timeout / 60 s recovery, MCP 5 / 15 / 45; an MCP
+# server's timeout is its connect timeout only, its streams get MCP_STREAM_TIMEOUT_S
+DEFAULT_BREAKERS: dict[str, Breaker] = {"core": Breaker(5, 30, 60), "mcp": Breaker(5, 5, 45)}
+MCP_STREAM_TIMEOUT_S = 3600
+"""Read/write timeout of MCP routes: a tool call or an idle event stream may last this long."""
+STREAMING_KINDS = frozenset({"mcp"})
 DEFAULT_ALGORITHM = "round-robin"
+DEFAULT_HASH_ON = "path"
 DNS_VALID_TTL_CAP_S = 5
 
-Auth = Literal["jwt", "key-auth", "none"]
+Auth = Literal["jwt", "key-auth", "basic-auth", "none"]
+
+# paths of a UI that change or stop the service: refused at the proxy (403) on the UI's host
+UI_BLOCKED_PATHS: dict[str, tuple[str, ...]] = {
+    # lifecycle (--web.enable-lifecycle) and the TSDB admin API
+    PROMETHEUS: ("/-/quit", "/-/reload", "/api/v1/admin"),
+    ALERTMANAGER: ("/-/reload",),
+}
+# methods that write: Alertmanager's API creates and expires silences and posts alerts with them
+UI_READ_ONLY = {ALERTMANAGER: ("GET", "HEAD")}
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,10 @@ class RouteSpec:
     hosts: tuple[str, ...] | None = None
     methods: tuple[str, ...] | None = None
     strip_path: bool = False
+    ui: str | None = None
+    """The UI whose own consumer may use this route (basic-auth + acl)."""
+    refused_with: int | None = None
+    """Kong answers this status itself (request-termination): the request never reaches the upstream."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +132,22 @@ class RoutedService:
     probe_type: ProbeType
     probe_path: str
     rate_limit_per_minute: int
+    read_timeout_s: int
+    """Read/write timeout; the breaker's `timeout_s` is the connect timeout."""
 
     @property
     def upstream(self) -> str:
         return f"{self.name}-upstream"
+
+    @property
+    def streams(self) -> bool:
+        """MCP: long tool calls and server-sent event streams, never buffered, never a timeout failure."""
+        return self.kind in STREAMING_KINDS
+
+    @property
+    def retries(self) -> int:
+        """Kong retries on another target: none with one target (it would hit the same one), else at most targets-1."""
+        return max(0, sum(1 for target in self.targets if target.weight > 0) - 1)
 
 
 @dataclass(frozen=True)
@@ -148,6 +180,13 @@ class GatewayCredentials:
     jwt_secret: str
     api_key: str
     jwt_issuer: str = JWT_ISSUER
+    ui_passwords: Mapping[str, str] = field(default_factory=dict)
+    """Per UI published through the proxy, its basic-auth password (user: the UI's name)."""
+
+
+def ui_consumer(ui: str) -> str:
+    """The consumer (and ACL group) whose basic-auth credential opens one UI, and only that one."""
+    return f"{ui}-ui"
 
 
 def _key(*parts: str) -> str:
@@ -249,6 +288,13 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
             raise ConfigError(key, _why_not_routed(name, deployed))
         port_name, probe_path = UI_PORTS[name]
         port = next(port.internal for port in CATALOG[name].ports if port.name == port_name)
+        host = f"{name}.{gateway.ui_domain}"
+        ui_routes = [RouteSpec(f"{name}-ui", "basic-auth", hosts=(host,), ui=name)]
+        if name in UI_BLOCKED_PATHS:
+            ui_routes.append(RouteSpec(f"{name}-ui-blocked", "none", hosts=(host,), paths=UI_BLOCKED_PATHS[name], refused_with=403))
+        if name in UI_READ_ONLY:
+            writes = tuple(method for method in ("POST", "PUT", "PATCH", "DELETE") if method not in UI_READ_ONLY[name])
+            ui_routes.append(RouteSpec(f"{name}-ui-write", "none", hosts=(host,), methods=writes, refused_with=403))
         found.append(
             _Candidate(
                 name,
@@ -256,7 +302,7 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
                 tuple(by_service[name]),
                 port,
                 "/",
-                (RouteSpec(f"{name}-ui", "none", hosts=(f"{name}.{gateway.ui_domain}",)),),
+                tuple(ui_routes),
                 ("http", probe_path),
                 0,
             )
@@ -265,18 +311,20 @@ def _candidates(config: MeshConfig, endpoints: Sequence[Endpoint], deployed: set
 
 
 def _check_paths(candidates: list[_Candidate], config: MeshConfig) -> None:
-    owners: dict[str, str] = {}
+    owners: dict[tuple[tuple[str, ...], str], str] = {}
     for candidate in candidates:
         for route in candidate.routes:
             for path in route.paths or ():
-                if path in owners:
-                    owner = owners[path]
+                # a UI's blocked paths live on its own host name: they clash with nothing routed by path alone
+                key = (route.hosts or (), path)
+                if key in owners:
+                    owner = owners[key]
                     blamed = candidate.name if candidate.name in config.gateway.paths or owner not in config.gateway.paths else owner
                     other = owner if blamed == candidate.name else candidate.name
                     raise ConfigError(
                         _key("paths", blamed), f"route path {path} is already the route of {other}; give {blamed} another path"
                     )
-                owners[path] = candidate.name
+                owners[key] = candidate.name
 
 
 def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService:
@@ -291,6 +339,13 @@ def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService
     algorithm = settings.algorithm or DEFAULT_ALGORITHM
     if settings.hash_on is not None and algorithm != "consistent-hashing":
         raise ConfigError(_key("upstreams", candidate.name, "hashOn"), f"only consistent-hashing hashes; {candidate.name} uses {algorithm}")
+    hash_on = "none"
+    if algorithm == "consistent-hashing":
+        hash_on = settings.hash_on or DEFAULT_HASH_ON
+        why_not = _why_hash_cannot_spread(candidate, hash_on)
+        if why_not:
+            key = _key("upstreams", candidate.name, "hashOn" if settings.hash_on else "algorithm")
+            raise ConfigError(key, why_not)
     instances = [endpoint.instance for endpoint in candidate.endpoints]
     for instance in settings.weights:
         if instance not in instances:
@@ -315,12 +370,31 @@ def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService
         targets=targets,
         routes=candidate.routes,
         algorithm=algorithm,
-        hash_on=(settings.hash_on or "ip") if algorithm == "consistent-hashing" else "none",
+        hash_on=hash_on,
         breaker=breaker,
         probe_type=candidate.probe[0],
         probe_path=candidate.probe[1],
         rate_limit_per_minute=rate_limit,
+        read_timeout_s=settings.read_timeout_s or (MCP_STREAM_TIMEOUT_S if candidate.kind in STREAMING_KINDS else breaker.timeout_s),
     )
+
+
+def _why_hash_cannot_spread(candidate: _Candidate, hash_on: str) -> str | None:
+    """Consistent hashing on a value every request shares sends all traffic to one target."""
+    if hash_on == "consumer":
+        return f"hashing on the consumer sends all of {candidate.name}'s traffic to one target: every client authenticates as {CONSUMER}"
+    if hash_on == "ip":
+        return (
+            f"hashing on the client IP sends all of {candidate.name}'s traffic to one target: "
+            "clients on this host reach the proxy through Docker's port forwarding and share its gateway address"
+        )
+    paths = {path for route in candidate.routes for path in route.paths or ()}
+    if hash_on == "path" and (candidate.kind in STREAMING_KINDS or (len(paths) < 2 and not any(route.hosts for route in candidate.routes))):
+        return (
+            f"hashing on the path sends all of {candidate.name}'s traffic to one target: every request goes to its one endpoint "
+            "(use round-robin or least-connections)"
+        )
+    return None
 
 
 def plan_gateway(config: MeshConfig, endpoints: Sequence[Endpoint]) -> GatewayPlan:
@@ -347,6 +421,8 @@ def plan_gateway(config: MeshConfig, endpoints: Sequence[Endpoint]) -> GatewayPl
 
 def _healthchecks(service: RoutedService) -> Healthchecks:
     breaker = service.breaker
+    # a long MCP tool call that times out is not a sign of a dead server; refused connections and 5xx still count
+    passive_timeouts = 0 if service.streams else breaker.failures
     return Healthchecks(
         active=ActiveHealthcheck(
             type=service.probe_type,
@@ -363,17 +439,54 @@ def _healthchecks(service: RoutedService) -> Healthchecks:
         passive=PassiveHealthcheck(
             # a success resets the failure counters, so the breaker opens on failures in a row
             healthy=PassiveHealthy(successes=breaker.successes),
-            unhealthy=PassiveUnhealthy(http_failures=breaker.failures, tcp_failures=breaker.failures, timeouts=breaker.failures),
+            unhealthy=PassiveUnhealthy(http_failures=breaker.failures, tcp_failures=breaker.failures, timeouts=passive_timeouts),
         ),
     )
 
 
+def _route_plugins(route: RouteSpec) -> tuple[Plugin, ...]:
+    if route.refused_with is not None:
+        return (Plugin("request-termination", {"status_code": route.refused_with, "message": "not available through the gateway"}),)
+    if route.auth == "basic-auth" and route.ui is not None:
+        # the UI's own consumer only: another UI's password (or the API consumer) does not open it
+        return (
+            Plugin("basic-auth", {"hide_credentials": True, "realm": route.ui}),
+            Plugin("acl", {"allow": [ui_consumer(route.ui)], "hide_groups_header": True}),
+        )
+    return _auth_plugin(route.auth)
+
+
 def _auth_plugin(auth: Auth) -> tuple[Plugin, ...]:
-    # preflight requests carry no credentials; the cors plugin answers them
+    # preflight requests carry no credentials; the cors plugin answers them. Credentials only in headers:
+    # a query string (?jwt=, ?apikey=) lands in access logs
     if auth == "jwt":
-        return (Plugin("jwt", {"claims_to_verify": ["exp"], "key_claim_name": "iss", "run_on_preflight": False}),)
+        return (
+            Plugin(
+                "jwt",
+                {
+                    "claims_to_verify": ["exp"],
+                    "key_claim_name": "iss",
+                    "run_on_preflight": False,
+                    "header_names": ["authorization"],
+                    "uri_param_names": [],
+                    "cookie_names": [],
+                },
+            ),
+        )
     if auth == "key-auth":
-        return (Plugin("key-auth", {"key_names": [API_KEY_HEADER], "hide_credentials": True, "run_on_preflight": False}),)
+        return (
+            Plugin(
+                "key-auth",
+                {
+                    "key_names": [API_KEY_HEADER],
+                    "hide_credentials": True,
+                    "run_on_preflight": False,
+                    "key_in_header": True,
+                    "key_in_query": False,
+                    "key_in_body": False,
+                },
+            ),
+        )
     return ()
 
 
@@ -414,7 +527,7 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
     services = []
     upstreams = []
     for routed in plan.services:
-        timeout_ms = routed.breaker.timeout_s * 1000
+        connect_ms, read_ms = routed.breaker.timeout_s * 1000, routed.read_timeout_s * 1000
         rate_limit = (
             (Plugin("rate-limiting", {"minute": routed.rate_limit_per_minute, "policy": "local", "limit_by": "consumer"}),)
             if routed.rate_limit_per_minute > 0
@@ -426,9 +539,10 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
                 host=routed.upstream,
                 port=routed.port,
                 path=routed.service_path,
-                connect_timeout=timeout_ms,
-                read_timeout=timeout_ms,
-                write_timeout=timeout_ms,
+                connect_timeout=connect_ms,
+                read_timeout=read_ms,
+                write_timeout=read_ms,
+                retries=routed.retries,
                 routes=tuple(
                     Route(
                         name=route.name,
@@ -436,7 +550,8 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
                         hosts=route.hosts,
                         methods=route.methods,
                         strip_path=route.strip_path,
-                        plugins=_auth_plugin(route.auth),
+                        response_buffering=not routed.streams,
+                        plugins=_route_plugins(route),
                     )
                     for route in routed.routes
                 ),
@@ -457,4 +572,18 @@ def kong_config(plan: GatewayPlan, credentials: GatewayCredentials) -> KongConfi
         jwt_secrets=(JwtSecret(key=credentials.jwt_issuer, secret=credentials.jwt_secret),),
         keyauth_credentials=(KeyAuthCredential(key=credentials.api_key),),
     )
-    return KongConfig(services=tuple(services), upstreams=tuple(upstreams), consumers=(consumer,), plugins=_global_plugins(plan))
+    uis = [route.ui for routed in plan.services for route in routed.routes if route.ui is not None]
+    missing = [ui for ui in uis if ui not in credentials.ui_passwords]
+    if missing:
+        raise ValueError(f"no basic-auth password for the UI(s) {', '.join(missing)}")
+    ui_consumers = tuple(
+        Consumer(
+            username=ui_consumer(ui),
+            basicauth_credentials=(BasicAuthCredential(username=ui, password=credentials.ui_passwords[ui]),),
+            acls=(AclGroup(group=ui_consumer(ui)),),
+        )
+        for ui in uis
+    )
+    return KongConfig(
+        services=tuple(services), upstreams=tuple(upstreams), consumers=(consumer, *ui_consumers), plugins=_global_plugins(plan)
+    )

@@ -15,7 +15,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from components.catalog.endpoint import Endpoint
-from components.catalog.names import CONSUL, CONSUL_ESM
+from components.catalog.names import CONSUL, CONSUL_ESM, CONSUL_EXPORTER
 from components.catalog.services import CATALOG
 
 CONSUL_HTTP_PORT = CATALOG[CONSUL].main_port.internal
@@ -219,11 +219,22 @@ def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = 
 
 
 def prometheus_policy() -> AclPolicy:
-    """What `consul_sd_configs` and the agent metrics endpoint need: read services, nodes and the agent."""
+    """What `consul_sd_configs` and the agent metrics endpoint need: read services, nodes and the one server agent
+    it scrapes (`agent "<node>"`, not every agent: `agent_prefix ""` would also read any agent that joins)."""
     return AclPolicy(
         "prometheus",
         "Prometheus: discover services and scrape Consul's own metrics",
-        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read"), AclRule("agent_prefix", "", "read")),
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read"), AclRule("agent", CONSUL_NODE_NAME, "read")),
+    )
+
+
+def consul_exporter_policy() -> AclPolicy:
+    """consul_exporter reads the catalog and every check's state (/v1/catalog/services, /v1/health/state/any); its
+    /v1/status calls need no token. No agent rights."""
+    return AclPolicy(
+        CONSUL_EXPORTER,
+        "consul-exporter: read services, nodes and their health",
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read")),
     )
 
 

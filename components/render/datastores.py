@@ -46,15 +46,27 @@ def render_rabbitmq_conf() -> str:
     )
 
 
-def render_rabbitmq_definitions(user: str, password: str, salt: bytes, vhost: str) -> str:
+RABBITMQ_ADMIN_USER = "mesh-admin"
+"""The management UI's user: an administrator with no rights on any vhost's queues."""
+
+
+def render_rabbitmq_definitions(user: str, password: str, salt: bytes, vhost: str, admin_password: str) -> str:
+    """The application user reads and writes its vhost and nothing else (no management tags); a separate
+    administrator logs into the management UI."""
     definitions = {
         "users": [
             {
                 "name": user,
                 "password_hash": rabbitmq_password_hash(password, salt),
                 "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": [],
+            },
+            {
+                "name": RABBITMQ_ADMIN_USER,
+                "password_hash": rabbitmq_password_hash(admin_password, salt),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
                 "tags": ["administrator"],
-            }
+            },
         ],
         "vhosts": [{"name": vhost}],
         "permissions": [{"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}],

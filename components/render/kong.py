@@ -117,6 +117,8 @@ class Route:
     protocols: tuple[str, ...] = ("http", "https")
     strip_path: bool = False
     preserve_host: bool = False
+    response_buffering: bool = True
+    """Off for streams (MCP's server-sent events): Kong passes each chunk on as it arrives."""
     plugins: tuple[Plugin, ...] = ()
 
 
@@ -132,6 +134,8 @@ class Service:
     connect_timeout: int = 60000
     read_timeout: int = 60000
     write_timeout: int = 60000
+    retries: int = 5
+    """Tries on another target after a failed one (Kong's default 5; each failed try counts toward the breaker)."""
     plugins: tuple[Plugin, ...] = ()
 
 
@@ -149,10 +153,24 @@ class KeyAuthCredential:
 
 
 @dataclass(frozen=True)
+class BasicAuthCredential:
+    username: str
+    password: str
+    """Plain in kong.yml; Kong hashes it when it loads the file (kong/plugins/basic-auth/daos.lua)."""
+
+
+@dataclass(frozen=True)
+class AclGroup:
+    group: str
+
+
+@dataclass(frozen=True)
 class Consumer:
     username: str
     jwt_secrets: tuple[JwtSecret, ...] = ()
     keyauth_credentials: tuple[KeyAuthCredential, ...] = ()
+    basicauth_credentials: tuple[BasicAuthCredential, ...] = ()
+    acls: tuple[AclGroup, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,38 @@ import pulumi
 import pulumi_docker as docker
 
 from components.catalog.canonical import docker_cpus, go_duration
-from components.catalog.services import Probe
+from components.catalog.services import Hardening, Probe
 
 CONTAINER_PREFIX = "sutazai"
 """Legacy prefix of every container, volume and the mesh network; renaming it would orphan retained volumes."""
 HEALTH_WAIT_TIMEOUT_S = 300
+TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m"
+"""Each writable path on a read-only root: small, and nothing written there can be executed."""
+EXCEPTION_LABEL = "mesh.exception."
+"""`mesh.exception.<capabilities|writable-root|root>` = the catalog's reason; the policy pack reads it."""
+
+
+def hardening_inputs(hardening: Hardening, user: str | None) -> dict[str, Any]:
+    """Capabilities, read-only root, tmpfs and exception labels in pulumi-docker's (and the daemon's read-back) form."""
+    inputs: dict[str, Any] = {}
+    exceptions: dict[str, str] = {}
+    if hardening.default_capabilities_reason is not None:
+        exceptions["capabilities"] = hardening.default_capabilities_reason
+    else:
+        # the daemon reads capabilities back as CAP_ names, "ALL" as is (moby client/container_create.go normalizeCap)
+        adds = sorted(hardening.capabilities)
+        inputs["capabilities"] = docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=adds or None)
+        if adds:
+            exceptions["capabilities"] = f"{', '.join(adds)}: {hardening.capabilities_reason}"
+    if hardening.writable_root_reason is not None:
+        exceptions["writable-root"] = hardening.writable_root_reason
+    else:
+        inputs["read_only"] = True
+        inputs["tmpfs"] = {path: TMPFS_OPTIONS for path in hardening.writable_paths} or None
+    if user is None or user.split(":", 1)[0] in ("root", "0"):
+        exceptions["root"] = hardening.root_reason or "no reason recorded"
+    inputs["exception_labels"] = [docker.ContainerLabelArgs(label=EXCEPTION_LABEL + key, value=why) for key, why in exceptions.items()]
+    return inputs
 
 
 def container_name(instance: str) -> str:
@@ -72,6 +99,8 @@ def mesh_container(
     opts: pulumi.ResourceOptions,
     wait_timeout_s: int = HEALTH_WAIT_TIMEOUT_S,
     privileged: bool = False,
+    hardening: Hardening | None = None,
+    user: str | None = None,
     hostname: str | None = None,
     stop_signal: str | None = None,
     stop_grace_s: int = 0,
@@ -79,11 +108,15 @@ def mesh_container(
 ) -> docker.Container:
     """A container named `sutazai-<instance>`; `passed` holds the caller's own inputs (command, envs, ports...).
 
+    Unless privileged (judged by the policy pack's allow-list), it drops every capability but the catalog's,
+    runs on a read-only root and as its user, or carries the catalog's reason for each exception as a label.
     `hostname` fixes what Docker would otherwise set to the container id (so a replacement keeps the identity data is
     stored under); `stop_signal` and `stop_grace_s` let a replacement or `destroy` stop it cleanly: without
     `destroy_grace_seconds` pulumi-docker stops with a zero timeout, i.e. kills it (terraform-provider-docker v4.5.0
     internal/provider/resource_docker_container_funcs.go, resourceDockerContainerDelete).
     """
+    hardened = {} if privileged else hardening_inputs(hardening or Hardening(), user)
+    exception_labels = hardened.pop("exception_labels", [])
     return docker.Container(
         resource_name,
         name=container_name(instance),
@@ -102,12 +135,14 @@ def mesh_container(
         wait=True,
         wait_timeout=wait_timeout_s,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=list(aliases))],
-        labels=labels.args(),
+        labels=labels.args() + exception_labels,
+        user=user,
         stop_signal=stop_signal,
         # a daemon restart (`docker stop`) grants the same time as a replacement
         stop_timeout=stop_grace_s or None,
         destroy_grace_seconds=stop_grace_s or None,
         # fixed names and host ports: the old container must go before the new one starts
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+        **hardened,
         **passed,
     )

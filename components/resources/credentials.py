@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_random as random
@@ -15,6 +15,8 @@ _PASSWORD_LENGTH = 32
 class MeshCredentialsArgs:
     database_user: str = "mesh"
     """The application user created in PostgreSQL and RabbitMQ."""
+    gateway_uis: tuple[str, ...] = field(default=())
+    """UIs published through the Kong proxy: each gets its own basic-auth password."""
 
 
 TYPE_TOKEN = "service-mesh:credentials:MeshCredentials"
@@ -23,26 +25,37 @@ TYPE_TOKEN = "service-mesh:credentials:MeshCredentials"
 
 class MeshCredentials(pulumi.ComponentResource):
     postgres_password: pulumi.Output[str]
+    postgres_app_password: pulumi.Output[str]
+    postgres_monitor_password: pulumi.Output[str]
     redis_password: pulumi.Output[str]
     neo4j_password: pulumi.Output[str]
     rabbitmq_password: pulumi.Output[str]
     rabbitmq_salt_hex: pulumi.Output[str]
+    rabbitmq_admin_password: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
     gateway_jwt_secret: pulumi.Output[str]
     gateway_api_key: pulumi.Output[str]
     consul_management_token: pulumi.Output[str]
+    gateway_ui_passwords: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.database_user = args.database_user
         self.postgres_password = self._password(name, "postgres")
+        # the superuser's password stays with the stack: the backend and the exporter get roles of their own
+        self.postgres_app_password = self._password(name, "postgres-app")
+        self.postgres_monitor_password = self._password(name, "postgres-monitor")
         self.redis_password = self._password(name, "redis")
         self.neo4j_password = self._password(name, "neo4j")
         self.rabbitmq_password = self._password(name, "rabbitmq")
+        # the management UI's administrator; the application user has no management rights
+        self.rabbitmq_admin_password = self._password(name, "rabbitmq-admin")
         self.grafana_admin_password = self._password(name, "grafana-admin")
         # the Kong consumer's HS256 JWT secret (shared with the backend) and its key-auth key
         self.gateway_jwt_secret = self._password(name, "gateway-jwt-secret")
         self.gateway_api_key = self._password(name, "gateway-api-key")
+        # one password per UI published through the proxy (Kong basic-auth, one consumer per UI)
+        self.gateway_ui_passwords = {ui: self._password(name, f"gateway-ui-{ui}") for ui in args.gateway_uis}
         # stable salt for RabbitMQ's password hash, so the rendered definitions do not change on every run
         self.rabbitmq_salt_hex = random.RandomBytes(f"{name}-rabbitmq-salt", length=4, opts=pulumi.ResourceOptions(parent=self)).hex
         # Consul's initial management token: a UUID, set in the server's config before the server starts

@@ -21,6 +21,7 @@ from components.render.consul import (
     AclPolicy,
     backend_policy,
     check_definition,
+    consul_exporter_policy,
     esm_policy,
     prometheus_policy,
     service_meta,
@@ -65,6 +66,7 @@ class ServiceDiscovery(pulumi.ComponentResource):
     registrations: list[RegisteredService]
     esm_token: pulumi.Output[str]
     prometheus_token: pulumi.Output[str]
+    consul_exporter_token: pulumi.Output[str]
     backend_token: pulumi.Output[str]
     management_token: pulumi.Output[str]
 
@@ -85,6 +87,7 @@ class ServiceDiscovery(pulumi.ComponentResource):
         service_names = [endpoint.service for endpoint in args.endpoints]
         self.esm_token = self._token(name, esm_policy(EXTERNAL_NODE_NAME, service_names), args.datacenter, managed)
         self.prometheus_token = self._token(name, prometheus_policy(), args.datacenter, managed)
+        self.consul_exporter_token = self._token(name, consul_exporter_policy(), args.datacenter, managed)
         self.backend_token = self._token(name, backend_policy(), args.datacenter, managed)
 
         self.node = consul.Node(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.catalog.mcp_servers import McpServerSpec, container_command, health_test
+from components.catalog.mcp_servers import MCP_HARDENING, McpServerSpec, container_command, health_test
 from components.catalog.services import Probe
 from components.plan.mcp_images import McpImageBuild
 from components.resources.container import CONTAINER_PREFIX, ContainerLabels, mesh_container
@@ -97,6 +97,8 @@ class McpServer(pulumi.ComponentResource):
             cpus=server.cpus,
             network_name=args.network_name,
             aliases=[server.service],
+            hardening=MCP_HARDENING,
+            user="node",  # mcp/Dockerfile's USER: the node image's unprivileged user
             hostname=server.service,
             # supergateway and node exit at once on SIGTERM; the memory server writes its file on every change
             stop_signal="SIGTERM",

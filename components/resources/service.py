@@ -115,6 +115,7 @@ class MeshService(pulumi.ComponentResource):
                     network_name=args.network_name,
                     aliases=[spec.name, f"{spec.name}-{replica}"],
                     privileged=spec.privileged,
+                    hardening=spec.hardening,
                     hostname=spec.hostname,
                     stop_signal=spec.stop_signal,
                     stop_grace_s=spec.stop_grace_s,

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import pulumi
 
 from components.catalog.endpoint import Endpoint
-from components.catalog.names import CONSUL, GRAFANA, KONG
-from components.plan.addresses import access_points, consul_api_address, grafana_url
+from components.catalog.names import BACKEND, CONSUL, GRAFANA, KONG, POSTGRES, POSTGRES_EXPORTER
+from components.plan.addresses import access_points, client_host, consul_api_address, grafana_url
 from components.plan.mcp import mcp_urls
 from components.plan.services import DeployedService
 from components.plan.stack import StackPlan
 from components.render.dashboards import mesh_dashboards
 from components.render.datasources import mesh_datasources
 from components.resources.credentials import MeshCredentials, MeshCredentialsArgs
+from components.resources.database_roles import DatabaseRoles, DatabaseRolesArgs
 from components.resources.discovery import ServiceDiscovery, ServiceDiscoveryArgs
 from components.resources.grafana import GrafanaStack, GrafanaStackArgs
 from components.resources.mcp_server import McpServer, McpServerArgs
@@ -27,12 +28,16 @@ from components.resources.network import MeshNetworks, MeshNetworksArgs
 from components.resources.orchestrator import McpOrchestrator, McpOrchestratorArgs
 from components.resources.service import MeshService, MeshServiceArgs
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext
-from components.wiring.datastores import connection_strings
+from components.wiring.datastores import DATABASE_NAME, connection_strings
 from components.wiring.gateway import gateway_access
 from components.wiring.registry import WIRING
 
 NO_WIRING = ServiceWiring(lambda context: Wiring())
 """A service that needs nothing beyond its catalog entry."""
+
+
+ROLE_USERS = frozenset({BACKEND, POSTGRES_EXPORTER})
+"""Services that log in to PostgreSQL with a role of DatabaseRoles."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,13 @@ class ServiceMesh(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
         plan = args.plan
         config = plan.config
         child = pulumi.ResourceOptions(parent=self)
         self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(), child)
-        self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
+        self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(gateway_uis=tuple(config.gateway.ui)), child)
+
         # what discovery, the gateway and Prometheus find the services by
         self.endpoints = list(plan.endpoints)
 
@@ -82,6 +89,7 @@ class ServiceMesh(pulumi.ComponentResource):
         self.rendered_files = {}
         self._binds: dict[str, Mapping[int, str]] = {}
         self.discovery = None
+        self.database_roles: DatabaseRoles | None = None
         before_discovery, after_discovery = deploy_waves(plan, WIRING)
         for service in before_discovery:
             self._deploy(service, plan)
@@ -175,9 +183,33 @@ class ServiceMesh(pulumi.ComponentResource):
                 envs=wiring.envs,
                 uploads=wiring.uploads,
                 image=wiring.image,
-                depends_on=needed + wiring.depends_on,
+                depends_on=needed + wiring.depends_on + self._roles_for(service.name),
                 extra_hosts=wiring.extra_hosts,
                 command=wiring.command,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        if service.name == POSTGRES:
+            self._database_roles(service, plan)
+
+    def _roles_for(self, service: str) -> list[pulumi.Resource]:
+        """The backend and postgres-exporter log in with their own roles: they start once those exist."""
+        return [self.database_roles] if self.database_roles is not None and service in ROLE_USERS else []
+
+    def _database_roles(self, postgres: DeployedService, plan: StackPlan) -> None:
+        host_port = postgres.spec.main_port.host
+        assert host_port is not None, "the catalog publishes PostgreSQL"
+        self.database_roles = DatabaseRoles(
+            f"{self._name}-database-roles",
+            DatabaseRolesArgs(
+                host=client_host(plan.config.bind_address).strip("[]"),
+                port=host_port,
+                database=DATABASE_NAME,
+                superuser=self.credentials.database_user,
+                superuser_password=self.credentials.postgres_password,
+                app_password=self.credentials.postgres_app_password,
+                monitor_password=self.credentials.postgres_monitor_password,
+                postgres_container=self.services[POSTGRES].containers[0],
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -12,9 +12,11 @@ from typing import Any
 
 import pulumi
 
+from components.catalog.names import RABBITMQ
 from components.model.mesh import CONFIG_NAMESPACE, parse_mesh_config, strip_namespace
 from components.plan.services import floating_image_warnings
 from components.plan.stack import plan_stack
+from components.render.datastores import RABBITMQ_ADMIN_USER
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -80,6 +82,9 @@ def build_stack(raw_config: Mapping[str, Any], secret_keys: Collection[str] = ()
         "mcpServers": mesh.mcp_urls,
         "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
+    if RABBITMQ in plan.service_names:
+        # the management UI's administrator (the application user in connectionStrings has no management rights)
+        outputs["rabbitmqAdmin"] = pulumi.Output.secret({"user": RABBITMQ_ADMIN_USER, "password": mesh.credentials.rabbitmq_admin_password})
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
         outputs["grafanaAdminPassword"] = mesh.credentials.grafana_admin_password

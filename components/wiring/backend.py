@@ -18,7 +18,7 @@ from components.wiring.datastores import connection_strings
 # env -> (service, port name; None: its main port): the parts of the mesh the backend reads, on the mesh network
 _MESH_URLS: dict[str, tuple[str, str | None]] = {
     "MESH_CONSUL_URL": (CONSUL, None),
-    "MESH_KONG_ADMIN_URL": (KONG, "admin"),
+    "MESH_KONG_STATUS_URL": (KONG, "status"),
     "MESH_PROMETHEUS_URL": (PROMETHEUS, None),
     "MESH_GRAFANA_URL": (GRAFANA, None),
     "MESH_JAEGER_URL": (JAEGER, "ui"),

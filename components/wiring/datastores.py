@@ -20,6 +20,7 @@ from components.render.datastores import (
     render_redis_conf,
 )
 from components.resources.credentials import MeshCredentials
+from components.resources.database_roles import APP_ROLE, MONITOR_ROLE
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, secret_env, upload
 
 DATABASE_NAME = "mesh"
@@ -42,8 +43,9 @@ def postgres_exporter(context: WiringContext) -> Wiring:
     return Wiring(
         envs=[
             f"DATA_SOURCE_URI={CATALOG[POSTGRES].mesh_address()}/{DATABASE_NAME}?sslmode=disable",
-            f"DATA_SOURCE_USER={credentials.database_user}",
-            secret_env("DATA_SOURCE_PASS", credentials.postgres_password),
+            # pg_monitor, not the superuser (components/resources/database_roles.py)
+            f"DATA_SOURCE_USER={MONITOR_ROLE}",
+            secret_env("DATA_SOURCE_PASS", credentials.postgres_monitor_password),
         ]
     )
 
@@ -71,8 +73,10 @@ def neo4j(context: WiringContext) -> Wiring:
 def rabbitmq(context: WiringContext) -> Wiring:
     credentials = context.credentials
     definitions: pulumi.Output[str] = pulumi.Output.secret(
-        pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex).apply(
-            lambda values: render_rabbitmq_definitions(credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST)
+        pulumi.Output.all(credentials.rabbitmq_password, credentials.rabbitmq_salt_hex, credentials.rabbitmq_admin_password).apply(
+            lambda values: render_rabbitmq_definitions(
+                credentials.database_user, values[0], bytes.fromhex(values[1]), RABBITMQ_VHOST, admin_password=values[2]
+            )
         )
     )
     conf = render_rabbitmq_conf()
@@ -105,7 +109,7 @@ def connection_strings(credentials: MeshCredentials, deployed: Sequence[str]) ->
     postgres, redis = CATALOG[POSTGRES].mesh_address(), CATALOG[REDIS].mesh_address()
     neo4j, rabbitmq = CATALOG[NEO4J].mesh_address("bolt"), CATALOG[RABBITMQ].mesh_address("amqp")
     candidates = {
-        POSTGRES: pulumi.Output.concat("postgresql://", user, ":", credentials.postgres_password, f"@{postgres}/{DATABASE_NAME}"),
+        POSTGRES: pulumi.Output.concat("postgresql://", APP_ROLE, ":", credentials.postgres_app_password, f"@{postgres}/{DATABASE_NAME}"),
         REDIS: pulumi.Output.concat("redis://:", credentials.redis_password, f"@{redis}/0"),
         NEO4J: pulumi.Output.concat("bolt://neo4j:", credentials.neo4j_password, f"@{neo4j}"),
         RABBITMQ: pulumi.Output.concat("amqp://", user, ":", credentials.rabbitmq_password, f"@{rabbitmq}/{RABBITMQ_VHOST}"),

@@ -1,5 +1,6 @@
 """Wiring of the Kong gateway: the rendered kong.yml (a secret: it holds the consumer's credentials),
-tracing environment for the opentelemetry plugin, and port binds (admin on loopback only).
+tracing environment for the opentelemetry plugin, nginx workers sized to the CPU limit, and port binds
+(the read-only status listener on loopback only; the admin API is not published at all).
 
 Kong runs DB-less: it reads the uploaded file when it starts, and an upload is fixed when the container
 is created, so any route or balancing change replaces the Kong container.
@@ -7,7 +8,9 @@ is created, so any route or balancing change replaces the Kong container.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -23,14 +26,27 @@ from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, u
 
 KONG_YML_PATH = dict(CATALOG[KONG].env)["KONG_DECLARATIVE_CONFIG"]
 PROXY_PORT = CATALOG[KONG].port("proxy").internal
-ADMIN_PORT = CATALOG[KONG].port("admin").internal
-ADMIN_BIND_ADDRESS = "127.0.0.1"
+STATUS_PORT = CATALOG[KONG].port("status").internal
+STATUS_BIND_ADDRESS = "127.0.0.1"
+
+
+def worker_processes(cpus: float) -> int:
+    """nginx workers for a CPU limit: `auto` would start one per host core, each with its own memory and timers."""
+    return max(1, math.floor(cpus))
 
 
 def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi.Output[str]:
     """kong.yml for this plan, with the generated consumer credentials: a secret Output."""
-    text = pulumi.Output.all(credentials.gateway_jwt_secret, credentials.gateway_api_key).apply(
-        lambda secrets: render_kong_yml(kong_config(plan, GatewayCredentials(jwt_secret=secrets[0], api_key=secrets[1])))
+    uis = list(credentials.gateway_ui_passwords)
+    text = pulumi.Output.all(
+        credentials.gateway_jwt_secret, credentials.gateway_api_key, *(credentials.gateway_ui_passwords[ui] for ui in uis)
+    ).apply(
+        lambda secrets: render_kong_yml(
+            kong_config(
+                plan,
+                GatewayCredentials(jwt_secret=secrets[0], api_key=secrets[1], ui_passwords=dict(zip(uis, secrets[2:], strict=True))),
+            )
+        )
     )
     return pulumi.Output.secret(text)
 
@@ -38,8 +54,16 @@ def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi
 def kong(context: WiringContext) -> Wiring:
     plan = context.plan.gateway
     kong_yml = rendered_kong_yml(plan, context.credentials)
-    # a replaced target's new address is picked up within one breaker probe interval (Docker DNS says 600 s)
-    envs: list[pulumi.Input[str]] = [f"KONG_DNS_VALID_TTL={plan.dns_valid_ttl_s}"]
+    kong_service = context.plan.service(KONG)
+    assert kong_service is not None, "Kong is wired only when deployed"
+    cpus = kong_service.spec.cpus
+    # no CPU limit: `auto` (one worker per core the container may use) is right
+    workers = "auto" if cpus is None else str(worker_processes(cpus))
+    envs: list[pulumi.Input[str]] = [
+        f"KONG_NGINX_WORKER_PROCESSES={workers}",
+        # a replaced target's new address is picked up within one breaker probe interval (Docker DNS says 600 s)
+        f"KONG_DNS_VALID_TTL={plan.dns_valid_ttl_s}",
+    ]
     if plan.traces_endpoint is not None:
         # the opentelemetry plugin only exports spans that these settings make Kong record
         envs += ["KONG_TRACING_INSTRUMENTATIONS=all", f"KONG_TRACING_SAMPLING_RATE={plan.sampling_rate:g}"]
@@ -47,8 +71,11 @@ def kong(context: WiringContext) -> Wiring:
         envs=envs,
         uploads=[upload(KONG_YML_PATH, kong_yml)],
         rendered={"kong/kong.yml": kong_yml},
-        # the admin API can replace the whole configuration (POST /config): never beyond loopback
-        port_bind_addresses={ADMIN_PORT: ADMIN_BIND_ADDRESS, PROXY_PORT: context.config.proxy_bind_address or context.config.bind_address},
+        # the status listener shows upstream health and metrics: for this host only, whatever bindAddress says
+        port_bind_addresses={
+            STATUS_PORT: STATUS_BIND_ADDRESS,
+            PROXY_PORT: context.config.proxy_bind_address or context.config.bind_address,
+        },
     )
 
 
@@ -59,13 +86,20 @@ def proxy_url(config: MeshConfig, kong_service: DeployedService) -> str:
     return client_url("http", config.proxy_bind_address or config.bind_address, host_port)
 
 
-def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_service: DeployedService) -> dict[str, pulumi.Input[str]]:
+def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_service: DeployedService) -> dict[str, Any]:
     """What a client needs to call through the gateway; the secrets stay secret Outputs."""
+    proxy = proxy_url(config, kong_service)
+    port = proxy.rsplit(":", 1)[1]
     return {
-        "proxyUrl": proxy_url(config, kong_service),
+        "proxyUrl": proxy,
         "jwtIssuer": JWT_ISSUER,
         "jwtSecret": credentials.gateway_jwt_secret,
         "apiKey": credentials.gateway_api_key,
+        # each UI by its host name on the proxy port, with its own basic-auth user and password
+        "uis": {
+            ui: {"url": f"http://{ui}.{config.gateway.ui_domain}:{port}", "user": ui, "password": password}
+            for ui, password in credentials.gateway_ui_passwords.items()
+        },
     }
 
 

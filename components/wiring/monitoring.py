@@ -70,8 +70,8 @@ def consul_exporter(context: WiringContext) -> Wiring:
     discovery = context.discovery
     # the catalog makes consul-exporter need consul, so the plan never deploys it alone
     assert discovery is not None, "consul-exporter is deployed without Consul"
-    # Prometheus' token: the same read-only rights (services, nodes, agent)
-    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", discovery.prometheus_token)])
+    # its own token: read services, nodes and health, no agent rights (Prometheus' token is not shared)
+    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", discovery.consul_exporter_token)])
 
 
 _DISCOVERY = frozenset({Need.DISCOVERY})
