@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-live fuzz bench lint venv prerequisites stack pack-config docs
+.PHONY: help up preview destroy plan verify test test-live fuzz bench lint mutate venv prerequisites stack pack-config docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ fuzz: venv ## A long run of the stack-file fuzz test (FUZZ_EXAMPLES cases, defau
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench
+
+mutate: venv ## Mutation testing of the code that guards users (about 30 min on 2 cores); writes build/mutation.json
+	$(PY) -m tools.mutate
 
 docs: venv ## Regenerate docs/services.md from the catalog (tests fail when it is stale)
 	$(PY) -m tools.docs

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.offline.synth import Capture, synthesize
+from tests.host_tools import SKIP_REASON_PREFIX, require
 from tests.loopback import LoopbackMesh
 
 _STARTED = pytest.StashKey[float]()
@@ -36,9 +38,28 @@ def synth() -> Callable[..., Capture]:
 @pytest.fixture(scope="session")
 def loopback_mesh() -> Iterator[LoopbackMesh]:
     """A mesh's observable parts on 127.0.0.1 (real Prometheus, Redis, MCP servers; canned Consul/Kong/Grafana/Jaeger)."""
+    require("redis-server", "prometheus")
     mesh = LoopbackMesh()
     yield mesh
     mesh.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI=true a skip for a tool .ci/run installs is a failure: CI must never pass without the real-tool checks."""
+    report: pytest.TestReport = yield
+    if report.skipped and os.environ.get("CI") == "true" and SKIP_REASON_PREFIX in str(report.longrepr):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI=true and this test would skip ({reason}); .ci/run installs that tool, so it must run"
+    return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that synthesize the whole stack: `make mutate` leaves them out (seconds per mutant, not milliseconds)."""
+    for item in items:
+        if {"plan", "synth", "routed", "loopback_mesh"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker("synthesis")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from components.catalog.endpoint import Endpoint
 from components.catalog.services import Check
 from components.model.mesh import MeshConfig, parse_mesh_config
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import GatewayCredentials, GatewayPlan, plan_gateway
 from components.plan.services import resolve_services
+from tests.host_tools import require
 
 BACKEND_ON: dict[str, Any] = {"services": {"backend": {"enabled": True}}}
 CREDENTIALS = GatewayCredentials(jwt_secret="j" * 32, api_key="k" * 32)
@@ -64,9 +63,9 @@ def with_backend(gateway: dict[str, Any] | None = None, **services: dict[str, An
 
 def deck_validate(text: str, directory: Path) -> subprocess.CompletedProcess[str]:
     """Kong's own decK (Debian's package) checks the file offline: schema, references, duplicates."""
+    require("deck")
     deck = shutil.which("deck")
-    if deck is None:
-        pytest.fail("decK is not installed (Debian package `deck`; .ci/run installs it)")
+    assert deck is not None
     path = directory / "kong.yml"
     path.write_text(text)
     return subprocess.run([deck, "validate", "-s", str(path)], capture_output=True, text=True, timeout=60, check=False)

@@ -6,13 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from components.model.mesh import parse_mesh_config
 from components.model.monitoring import AlertThresholds
 from components.render.alert_rules import all_alert_rules, mesh_alert_rules, render_rules_yml
 from components.render.prometheus import RULES_FILE
+from tests.host_tools import needs
 
 PROMTOOL = shutil.which("promtool")
 RULE_TESTS = sorted((Path(__file__).parent / "rules").glob("*.yml"))
@@ -27,7 +27,7 @@ REQUIRED = {
     "HostDiskSpaceLow",
     "HostMemoryLow",
 }
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="needs promtool (Debian's prometheus)")
+needs_promtool = needs("promtool")
 
 
 def test_the_default_stack_loads_every_rule_the_issue_asks_for(plan):

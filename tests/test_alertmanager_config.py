@@ -16,9 +16,10 @@ from components.offline.synth import Capture, Registration
 from components.offline.types import CONTAINER
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
 from components.wiring.monitoring import NO_RECEIVER_WARNING
+from tests.host_tools import needs
 
 AMTOOL = shutil.which("amtool")
-needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="needs amtool (Debian's prometheus-alertmanager)")
+needs_amtool = needs("amtool")
 
 WEBHOOK = "https://hooks.example.com/mesh/7f3a"
 ALL_RECEIVERS = {

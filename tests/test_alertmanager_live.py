@@ -16,10 +16,11 @@ import pytest
 
 from components.model.monitoring import AlertingConfig
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
+from tests.host_tools import needs
 from tests.loopback import free_port, wait_ready
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
-pytestmark = pytest.mark.skipif(ALERTMANAGER is None, reason="needs Debian's prometheus-alertmanager")
+pytestmark = needs("prometheus-alertmanager")
 DEADLINE_S = 30
 
 

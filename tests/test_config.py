@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError
+from components.model.base import ConfigError, check_image_reference
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
 from components.plan.mcp import resolve_mcp
 from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from components.stack.program import local_docker_cpus
 
 MISTAKES = [
@@ -41,6 +42,7 @@ MISTAKES = [
 ]
 
 
+@pytest.mark.synthesis
 @pytest.mark.parametrize(("raw_config", "expected"), MISTAKES, ids=[expected.split(":")[1] for _, expected in MISTAKES])
 def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing(raw_config, expected):
     capture, error = try_synthesize(raw_config)
@@ -51,6 +53,47 @@ def test_each_config_mistake_gives_one_line_naming_the_key_and_registers_nothing
     assert capture.resources == []
 
 
+# mistakes only the gateway plan can see: they need the resolved services and MCP servers, not just the config's shape
+GATEWAY_MISTAKES = [
+    (
+        {"services": {"backend": {"enabled": True}}, "gateway": {"upstreams": {"backend": {"weights": {"backend-2": 10}}}}},
+        "mesh:gateway.upstreams.backend.weights.backend-2: backend has no instance 'backend-2' (instances: backend)",
+    ),
+    (
+        {"services": {"backend": {"enabled": True}}, "gateway": {"upstreams": {"backend": {"hashOn": "ip"}}}},
+        "mesh:gateway.upstreams.backend.hashOn: only consistent-hashing hashes; backend uses round-robin",
+    ),
+    (
+        {"services": {"grafana": {"enabled": False}}, "gateway": {"ui": ["grafana"]}},
+        "mesh:gateway.ui[0]: grafana is disabled (mesh:services.grafana.enabled); enable it or remove this entry",
+    ),
+    ({"gateway": {"upstreams": {"billing": {}}}}, "mesh:gateway.upstreams.billing: unknown service 'billing'"),
+    (
+        {"gateway": {"paths": {"mcp-memory": "/mcp/files"}}},
+        "mesh:gateway.paths.mcp-memory: route path /mcp/files is already the route of mcp-files; give mcp-memory another path",
+    ),
+]
+
+
+@pytest.mark.synthesis
+@pytest.mark.parametrize(("raw_config", "expected"), GATEWAY_MISTAKES, ids=[expected.split(":")[1] for _, expected in GATEWAY_MISTAKES])
+def test_a_gateway_mistake_fails_the_whole_program_before_anything_is_registered(raw_config, expected):
+    capture, error = try_synthesize(raw_config)
+    assert str(error) == expected
+    assert capture.resources == []
+
+
+@pytest.mark.parametrize(
+    ("raw_config", "expected"), MISTAKES + GATEWAY_MISTAKES, ids=[expected.split(":")[1] for _, expected in MISTAKES + GATEWAY_MISTAKES]
+)
+def test_each_mistake_is_caught_by_the_plan_alone_with_the_same_line(raw_config, expected):
+    """The same mistakes through the pure validation chain the program runs first (fast: no synthesis)."""
+    with pytest.raises(ConfigError) as caught:
+        plan_stack(parse_mesh_config(raw_config))
+    assert str(caught.value).startswith(expected)
+
+
+@pytest.mark.synthesis
 def test_a_port_collision_names_both_keys_the_user_set_first():
     _, error = try_synthesize({"services": {"postgres": {"hostPorts": [10001]}}})
     assert str(error) == (
@@ -95,6 +138,29 @@ def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(p
         assert port not in taken and 10000 <= port <= 10099
         redis = next(service for service in services if service.name == "redis")
         assert redis.spec.ports[0].host == port
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        ("redis:8.2-alpine", None),
+        ("registry.local:5000/team/redis:8.2", None),
+        ("redis@sha256:" + "a" * 64, None),
+        (
+            "registry.local:5000/team/redis",
+            "image 'registry.local:5000/team/redis' has no tag; pin one (e.g. registry.local:5000/team/redis:1.2)",
+        ),
+        ("redis:", "image 'redis:' is not a valid Docker reference ([registry/]repository:tag or repository@sha256:<64 hex>)"),
+        ("team/redis:latest", "image 'team/redis:latest' uses 'latest'; pin a version tag"),
+    ],
+)
+def test_an_image_needs_a_tag_other_than_latest_or_a_digest(image, error):
+    if error is None:
+        assert check_image_reference(image) == image
+    else:
+        with pytest.raises(ValueError) as caught:
+            check_image_reference(image)
+        assert str(caught.value) == error
 
 
 # --- CPU limits against the Docker host (`pulumi up` on the Docker host itself) ---

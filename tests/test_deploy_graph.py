@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from components.offline.bench import canonical_digest
+from components.offline.bench import canonical_digest, run_child
 from components.offline.deploy_graph import analyse
-from components.offline.synth import synthesize
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ def test_the_default_stack_deploys_in_few_steps(plan):
     assert report.level_widths[0] >= 20  # images, volumes, the network and secrets all start at once
 
 
-def test_two_syntheses_of_one_config_are_byte_identical():
-    first, _ = canonical_digest(synthesize())
-    second, _ = canonical_digest(synthesize())
-    assert first == second
+def test_syntheses_in_interpreters_with_different_hash_seeds_are_byte_identical(plan):
+    """Two fresh interpreters (PYTHONHASHSEED 1 and 2) and this one (its own seed) render the same bytes."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        children = list(pool.map(lambda seed: run_child("dump", hash_seed=seed)[1], ["1", "2"]))
+    digests = {"seed 1": children[0]["digest"], "seed 2": children[1]["digest"], "this process": canonical_digest(plan)[0]}
+    assert len(set(digests.values())) == 1, digests

@@ -22,8 +22,8 @@ from components.offline.types import CONTAINER
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_main_under_mocks(config: dict[str, str]) -> RecordingMonitor:
-    monitor = RecordingMonitor(MeshMocks())
+def run_main_under_mocks(config: dict[str, str], monitor: RecordingMonitor | None = None) -> RecordingMonitor:
+    monitor = monitor or RecordingMonitor(MeshMocks())
     settings.ROOT.set(None)
     set_all_config(config, [])  # the language host always sets the secret keys; none here
     mocks.set_mocks(monitor.mocks, project="service-mesh", stack="dev", preview=True, monitor=monitor)
@@ -35,11 +35,24 @@ def run_main_under_mocks(config: dict[str, str]) -> RecordingMonitor:
     return monitor
 
 
-def test_pulumi_up_reports_a_config_mistake_as_a_run_error_without_traceback_or_resources():
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"mesh:services": json.dumps({"redis": {"hostPorts": [70000]}})},
+            "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)",
+        ),
+        ({"mesh:gateway": json.dumps({"upstreams": {"billing": {}}})}, "mesh:gateway.upstreams.billing: unknown service 'billing'"),
+    ],
+    ids=["config-shape", "gateway-plan"],
+)
+def test_pulumi_up_reports_a_config_mistake_as_a_run_error_without_traceback_or_resources(config, expected):
+    monitor = RecordingMonitor(MeshMocks())
     with pytest.raises(pulumi.RunError) as raised:
-        run_main_under_mocks({"mesh:services": json.dumps({"redis": {"hostPorts": [70000]}})})
-    assert str(raised.value) == "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"
+        run_main_under_mocks(config, monitor)
+    assert str(raised.value) == expected
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert monitor.registrations == []
 
 
 def test_pulumi_up_registers_the_mesh_from_engine_config():

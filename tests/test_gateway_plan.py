@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from components.catalog.endpoint import Endpoint
@@ -293,3 +296,35 @@ def test_duplicate_route_paths_from_endpoints_name_the_key_to_set():
     assert str(caught.value) == (
         "mesh:gateway.paths.mcp-files-v2: route path /mcp/files is already the route of mcp-files; give mcp-files-v2 another path"
     )
+
+
+def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
+    from components.model.gateway import _breaker_count, _origin, _path, _seconds
+
+    assert [_breaker_count(1), _breaker_count(255), _seconds(1), _seconds(65535)] == [1, 255, 1, 65535]
+    cases: list[tuple[Callable[[Any], object], object, str]] = [
+        (_breaker_count, 256, "256 is outside Kong's health counter range 0-255"),
+        (_breaker_count, -1, "-1 is outside Kong's health counter range 0-255"),
+        (_breaker_count, 0, "0 switches the count off in Kong; the circuit breaker would never open or close (use 1-255)"),
+        (_seconds, 0, "0 is outside Kong's interval range 1-65535 seconds"),
+        (_seconds, 65536, "65536 is outside Kong's interval range 1-65535 seconds"),
+        (_path, "api", "'api' is not a plain path prefix (it must start with '/')"),
+        (_path, "/a b", "'/a b' is not a plain path prefix (it must start with '/')"),
+        (_path, "/api/", "'/api/' ends with '/'; give the prefix without it"),
+        (
+            _origin,
+            "localhost:3000",
+            "'localhost:3000' is not an origin: scheme://host[:port] with no path (e.g. http://localhost:3000), or *",
+        ),
+    ]
+    for call, value, message in cases:
+        with pytest.raises(ValueError) as caught:
+            call(value)
+        assert str(caught.value) == message
+    assert [_path("/"), _path("/api"), _origin("*"), _origin("http://a"), _origin("https://a")] == [
+        "/",
+        "/api",
+        "*",
+        "http://a",
+        "https://a",
+    ]

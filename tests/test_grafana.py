@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from components.plan.addresses import grafana_url
 from components.render.dashboards import OVERVIEW_UID
 from components.render.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
 from components.render.telemetry import LOG_SERVICE_LABEL
+from tests.host_tools import needs
 
 # PromQL words that are not metric names
 _PROMQL_WORDS = {
@@ -222,7 +222,7 @@ def test_metric_name_extraction_sees_through_promql_syntax() -> None:
     assert metric_names('count(up{service="x",consul_health="passing"}) or on() vector(0)') == {"up"}
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus package) is not installed")
+@needs("promtool")
 def test_every_panel_query_is_valid_promql(plan: Capture, tmp_path: Path) -> None:
     expressions = sorted({expr for _, expr in queries(plan, "prometheus")})
     rules = {"groups": [{"name": "panels", "rules": [{"record": f"panel:query{i}", "expr": e} for i, e in enumerate(expressions)]}]}
@@ -298,7 +298,7 @@ def _panel_expr(plan: Capture, dashboard_uid: str, title_start: str, legend: str
     return str(next(target["expr"] for target in panel["targets"] if legend is None or target["legendFormat"] == legend))
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus package) is not installed")
+@needs("promtool")
 def test_overview_panels_show_circuit_consul_health_and_error_ratio_on_real_series(plan: Capture, tmp_path: Path) -> None:
     """promtool evaluates the overview's own queries over series shaped like the exporters' output."""
     circuit = _panel_expr(plan, OVERVIEW_UID, "Upstream circuit state")

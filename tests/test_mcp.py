@@ -268,6 +268,7 @@ def _mesh_endpoints(monkeypatch: pytest.MonkeyPatch, raw_config: dict[str, Any] 
     return {endpoint.service: endpoint for endpoint in built[0].endpoints}
 
 
+@pytest.mark.synthesis
 def test_each_mcp_server_is_an_endpoint_through_the_orchestrator_alias(monkeypatch: pytest.MonkeyPatch) -> None:
     endpoints = _mesh_endpoints(monkeypatch)
     for name in SIX:

@@ -6,10 +6,16 @@ import json
 import re
 
 from components.catalog.services import CATALOG
-from components.model.mesh import DEFAULT_PORT_RANGES
+from components.model.mesh import DEFAULT_PORT_RANGES, decode_config_value, parse_mesh_config, strip_namespace
 from components.offline.assertions import Match
 from components.offline.synth import Capture, Registration, Secret
 from components.offline.types import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME
+from components.plan.addresses import access_points
+from components.plan.endpoints import service_endpoints
+from components.plan.gateway import plan_gateway
+from components.plan.mcp import mcp_endpoints, mcp_urls, resolve_mcp
+from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)
@@ -209,3 +215,53 @@ def test_rendered_rabbitmq_definitions_are_loaded_through_rabbitmq_conf(plan):
     definitions = json.loads(plan.rendered_files["rabbitmq/definitions.json"])
     assert definitions["users"][0]["name"] == "mesh"
     assert definitions["permissions"][0]["vhost"] == "mesh"
+
+
+# --- the pure plan functions behind the outputs, called directly (fast: `make mutate` runs these against every mutant) ---
+def test_access_points_follow_the_bind_address_with_per_port_exceptions_and_schemes():
+    services = resolve_services(parse_mesh_config({}))
+    points = access_points(services, "0.0.0.0", {"kong": {8001: "127.0.0.1", 8000: "192.0.2.10"}})
+    assert points["postgres"] == "postgresql://127.0.0.1:10000"
+    assert points["redis"] == "redis://127.0.0.1:10001"
+    assert (points["neo4j.http"], points["neo4j.bolt"]) == ("http://127.0.0.1:10002", "bolt://127.0.0.1:10003")
+    assert (points["kong.proxy"], points["kong.admin"]) == ("http://192.0.2.10:10005", "http://127.0.0.1:10015")
+    assert points["rabbitmq.amqp"] == "amqp://127.0.0.1:10007"
+    assert points["qdrant.grpc"] == "grpc://127.0.0.1:10102"
+    assert access_points(services, "::1", {})["prometheus"] == "http://[::1]:10200"
+    assert len(points) == sum(len(service.spec.published_ports) for service in services)
+
+
+def test_each_mcp_url_is_its_published_port_and_path_on_the_bind_address():
+    config = parse_mesh_config({"bindAddress": "192.0.2.10"})
+    urls = mcp_urls(resolve_mcp(config, resolve_services(config)), config)
+    assert urls["mcp-files"] == "http://192.0.2.10:3003/mcp"
+    assert len(urls) == 6
+
+
+def test_log_retention_is_converted_to_exact_hours():
+    for retention, hours in [("36h", 36), ("14d", 336), ("2w", 336)]:
+        assert parse_mesh_config({"telemetry": {"logRetention": retention}}).telemetry.log_retention_hours() == hours
+
+
+def test_engine_config_keeps_mesh_keys_without_prefix_and_decodes_json_text():
+    raw = {"mesh:services": '{"redis": {"memoryMb": 512}}', "mesh:bindAddress": "127.0.0.1", "mesh:odd": "[not json", "other:key": "x"}
+    assert strip_namespace(raw) == {"services": {"redis": {"memoryMb": 512}}, "bindAddress": "127.0.0.1", "odd": "[not json"}
+    assert decode_config_value('["a"]') == ["a"]
+    assert decode_config_value("plain") == "plain"
+    assert decode_config_value(7) == 7
+
+
+def test_the_stack_plan_holds_the_config_services_mcp_endpoints_and_gateway_it_checked():
+    config = parse_mesh_config({})
+    plan = plan_stack(config)
+    services = resolve_services(config)
+    mcp = resolve_mcp(config, services)
+    assert plan.config is config
+    assert plan.services == tuple(services)
+    assert plan.mcp == mcp
+    assert plan.endpoints == tuple(service_endpoints(services) + mcp_endpoints(mcp))
+    assert plan.gateway == plan_gateway(config, list(plan.endpoints))
+    assert plan.service_names == tuple(service.name for service in services)
+    redis = plan.service("redis")
+    assert redis is not None and redis.name == "redis"
+    assert plan.service("ollama") is None

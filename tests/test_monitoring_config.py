@@ -46,3 +46,24 @@ def test_a_bad_webhook_url_is_not_repeated_in_the_error():
 def test_a_bad_monitoring_value_stops_the_program(synth):
     with pytest.raises(ConfigError):
         synth({"monitoring": {"retention": "forever"}})
+
+
+def test_a_receiver_url_must_be_http_or_https_with_a_host_and_is_never_echoed():
+    from components.model.monitoring import _check_url
+
+    assert _check_url("https://hooks.example.com/x", "webhookUrl") == "https://hooks.example.com/x"
+    assert _check_url("http://alerts:9000", "webhookUrl") == "http://alerts:9000"
+    for value in ["ftp://hooks.example.com/x", "https://", "hooks.example.com/x"]:
+        with pytest.raises(ValueError) as caught:
+            _check_url(value, "slack.webhookUrl")
+        assert str(caught.value) == "slack.webhookUrl must be an http(s) URL (value not shown: set it with `pulumi config set --secret`)"
+
+
+def test_a_retention_must_be_a_prometheus_duration_above_zero():
+    from components.model.monitoring import check_prometheus_duration
+
+    assert check_prometheus_duration("15d") == "15d"
+    for value in ["0s", "00d", "", "15 days", "d"]:
+        with pytest.raises(ValueError) as caught:
+            check_prometheus_duration(value)
+        assert str(caught.value) == f"{value!r} is not a Prometheus duration (e.g. 15d, 12h, 4w)"

@@ -19,7 +19,7 @@ from components.model.mesh import DEFAULT_PORT_RANGES
 from components.offline.synth import Capture, Registration, Secret, synthesize
 from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
-from policies.rules import build_policies, check_loopback, check_port_ranges, duration_seconds
+from policies.rules import _exposes_socket, build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
     changed,
@@ -378,6 +378,7 @@ def test_the_default_stack_registers_every_container_in_consul_and_a_missing_one
 # --- deliberately bad stacks, through the real program ---------------------------------------------
 
 
+@pytest.mark.synthesis
 def test_a_stack_bound_to_all_interfaces_trips_the_loopback_rules_and_names_postgres():
     violations = blocking(evaluate(synthesize({"bindAddress": "0.0.0.0"})))
     # the program keeps the Kong admin port on loopback whatever bindAddress says, so only the general rule fires
@@ -387,10 +388,12 @@ def test_a_stack_bound_to_all_interfaces_trips_the_loopback_rules_and_names_post
     assert "kong" not in {v.resource for v in violations}  # its proxy is allow-listed, its admin port stays on loopback
 
 
+@pytest.mark.synthesis
 def test_opening_only_the_kong_proxy_is_allowed():
     assert blocking(evaluate(synthesize({"proxyBindAddress": "0.0.0.0"}))) == []
 
 
+@pytest.mark.synthesis
 def test_a_stack_that_moves_a_range_away_from_services_md_trips_only_the_port_range_rule():
     config = {
         "portRanges": {"ai": [11000, 11099]},
@@ -401,6 +404,7 @@ def test_a_stack_that_moves_a_range_away_from_services_md_trips_only_the_port_ra
     assert {v.resource for v in violations} == {"chromadb", "qdrant"}
 
 
+@pytest.mark.synthesis
 def test_a_stack_that_publishes_a_privileged_port_trips_the_range_and_privileged_port_rules():
     config = {"portRanges": {"core": [80, 10099]}, "services": {"postgres": {"hostPorts": [80]}}}
     violations = blocking(evaluate(synthesize(config)))
@@ -408,6 +412,7 @@ def test_a_stack_that_publishes_a_privileged_port_trips_the_range_and_privileged
     assert {v.resource for v in violations} == {"postgres"}
 
 
+@pytest.mark.synthesis
 def test_the_pack_config_can_follow_a_stack_that_moves_a_range():
     config = {
         "portRanges": {"ai": [11000, 11099]},
@@ -496,6 +501,7 @@ def run_plan(tmp_path: Path, stack_yaml: str, *extra: str) -> subprocess.Complet
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.synthesis
 def test_make_plan_on_a_stack_open_to_the_lan_exits_non_zero_naming_the_rule_and_postgres(tmp_path):
     result = run_plan(tmp_path, "config:\n  mesh:bindAddress: 0.0.0.0\n")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -506,12 +512,14 @@ def test_make_plan_on_a_stack_open_to_the_lan_exits_non_zero_naming_the_rule_and
     assert f"policy pack: {len(mandatory)} mandatory" in lines and len(mandatory) >= 20
 
 
+@pytest.mark.synthesis
 def test_make_plan_on_the_default_stack_passes(tmp_path):
     result = run_plan(tmp_path, (ROOT / "Pulumi.dev.yaml").read_text())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "policy pack: no violations" in result.stdout.splitlines()
 
 
+@pytest.mark.synthesis
 def test_make_plan_takes_the_pack_config_that_grants_an_exception(tmp_path):
     exception = tmp_path / "policy.json"
     exception.write_text('{"published-port-loopback": "advisory", "sensitive-port-loopback": "advisory"}')
@@ -540,3 +548,24 @@ def test_the_loopback_rule_fires_exactly_for_non_loopback_addresses(address):
     props["ports"][0]["ip"] = str(address)
     messages = list(check_loopback("svc", unknown_checking_proxy(engine_properties(props)), policy_config("published-port-loopback", {})))
     assert (messages == []) == address.is_loopback
+
+
+@pytest.mark.parametrize(
+    ("host_path", "exposed"),
+    [
+        ("/var/run/docker.sock", True),
+        ("/var/run/docker.sock/", True),
+        ("/run/docker.sock", True),
+        ("/var/run", True),
+        ("/var/run/", True),
+        ("/var", True),
+        ("/run", True),
+        ("/", True),
+        ("/var/lib/docker", False),
+        ("/var/run2", False),
+        ("/ru", False),
+        ("/srv/data", False),
+    ],
+)
+def test_a_mount_exposes_the_docker_socket_exactly_when_it_is_the_socket_or_a_directory_above_it(host_path, exposed):
+    assert _exposes_socket(host_path) is exposed

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from components.catalog.endpoint import Endpoint
@@ -27,6 +26,7 @@ from components.render.prometheus import (
     render_prometheus_yml,
     scraped_exporters,
 )
+from tests.host_tools import needs
 
 PROMTOOL = shutil.which("promtool")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")
@@ -153,6 +153,17 @@ def test_retention_flags_come_from_config():
     assert "--config.file=/etc/prometheus/prometheus.yml" in flags
 
 
+def test_prometheus_flags_are_exactly_config_storage_retention_and_lifecycle():
+    monitoring = parse_mesh_config({"monitoring": {"retention": "7d"}}).monitoring
+    assert prometheus_command(monitoring, config_file="/c.yml", storage_path="/d") == [
+        "--config.file=/c.yml",
+        "--storage.tsdb.path=/d",
+        "--storage.tsdb.retention.time=7d",
+        "--web.enable-lifecycle",
+    ]
+    assert prometheus_command(monitoring)[:2] == ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+
+
 def write_prometheus_dir(directory: Path, prometheus_yml: str, rules_yml: str) -> Path:
     (directory / "prometheus.yml").write_text(prometheus_yml)
     (directory / RULES_FILE).write_text(rules_yml)
@@ -175,7 +186,7 @@ def without_consul_sd(prometheus_yml: str) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="needs promtool (Debian's prometheus)")
+@needs("promtool")
 def test_promtool_accepts_the_stack_rendered_config_and_rules(plan, tmp_path):
     prometheus_yml, rules_yml = plan.rendered_files["prometheus/prometheus.yml"], plan.rendered_files[f"prometheus/{RULES_FILE}"]
     result = promtool_check_config(write_prometheus_dir(tmp_path, prometheus_yml, rules_yml))
@@ -187,14 +198,14 @@ def test_promtool_accepts_the_stack_rendered_config_and_rules(plan, tmp_path):
     assert "9 rules found" in result.stdout
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="needs promtool (Debian's prometheus)")
+@needs("promtool")
 def test_promtool_rejects_a_config_whose_rule_file_is_missing(plan, tmp_path):
     path = write_prometheus_dir(tmp_path, without_consul_sd(plan.rendered_files["prometheus/prometheus.yml"]), "")
     (tmp_path / RULES_FILE).unlink()
     assert promtool_check_config(path).returncode != 0
 
 
-@pytest.mark.skipif(BLACKBOX is None, reason="needs Debian's prometheus-blackbox-exporter")
+@needs("prometheus-blackbox-exporter")
 def test_blackbox_exporter_accepts_its_rendered_modules(plan, tmp_path):
     assert BLACKBOX
     path = tmp_path / "config.yml"
@@ -217,3 +228,51 @@ def test_replicated_blackbox_exporter_is_reached_through_its_shared_alias():
 def test_kong_metrics_port_comes_from_the_catalog():
     moved = [replace(e, metrics=Metrics(9542)) if e.service == "kong" else e for e in default_endpoints()]
     assert job(rendered(moved), "kong")["static_configs"][0]["targets"] == ["kong:9542"]
+
+
+def test_the_rendered_jobs_carry_every_relabel_the_live_prometheus_test_relies_on():
+    """What tests/test_prometheus_live.py proves with a real Prometheus, checked value by value in milliseconds."""
+    document = yaml.safe_load(render_prometheus_yml(mesh_prometheus_config(default_endpoints())))
+    assert document["global"] == {"scrape_interval": "15s", "evaluation_interval": "15s", "external_labels": {"mesh": "service-mesh"}}
+    jobs = {job["job_name"]: job for job in document["scrape_configs"]}
+    meta = "__meta_consul_service_metadata_"
+    assert jobs["consul-services"]["relabel_configs"] == [
+        {"source_labels": ["__meta_consul_service"], "regex": "consul|kong", "action": "drop"},
+        {"source_labels": [f"{meta}metrics_path"], "regex": "(.+)", "target_label": "__metrics_path__"},
+        {"regex": f"{meta}metrics_param_(.+)", "replacement": "__param_$1", "action": "labelmap"},
+        {
+            "source_labels": ["__address__", f"{meta}metrics_port"],
+            "separator": ";",
+            "regex": r"([^:;]+)(?::\d+)?;(\d+)",
+            "target_label": "__address__",
+            "replacement": "$1:$2",
+        },
+        {"source_labels": ["__meta_consul_service"], "target_label": "mesh_service"},
+        {"source_labels": ["__meta_consul_health"], "target_label": "consul_health"},
+        {"source_labels": ["__meta_consul_service_id"], "target_label": "instance"},
+        {"source_labels": [f"{meta}category"], "target_label": "category"},
+        {"source_labels": [f"{meta}kind"], "target_label": "kind"},
+    ]
+    assert jobs["consul"]["static_configs"] == [
+        {"targets": ["consul:8500"], "labels": {"mesh_service": "consul", "instance": "consul", "category": "core", "kind": "mesh"}}
+    ]
+    blackbox = jobs["blackbox-http"]
+    assert (blackbox["metrics_path"], blackbox["params"]) == ("/probe", {"module": ["http_2xx"]})
+    assert blackbox["relabel_configs"] == [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"target_label": "__address__", "replacement": "blackbox-exporter:9115"},
+    ]
+    assert blackbox["static_configs"][0] == {
+        "targets": ["http://neo4j:7474/"],
+        "labels": {"mesh_service": "neo4j", "instance": "neo4j", "category": "core", "kind": "database"},
+    }
+
+
+def test_the_blackbox_exporter_counts_as_scraped_only_when_deployed_and_something_is_probed():
+    endpoints = default_endpoints()
+    without_exporter = [endpoint for endpoint in endpoints if endpoint.service != "blackbox-exporter"]
+    nothing_probed = [replace(endpoint, blackbox=False) for endpoint in endpoints]
+    assert "blackbox-exporter" in scraped_exporters(endpoints)
+    assert "blackbox-exporter" not in scraped_exporters(without_exporter)
+    assert "blackbox-exporter" not in scraped_exporters(nothing_probed)
+    assert "redis-exporter" in scraped_exporters(nothing_probed)

@@ -38,11 +38,12 @@ from components.render.prometheus import (
     render_prometheus_yml,
     scraped_exporters,
 )
+from tests.host_tools import needs
 from tests.loopback import wait_ready
 
 PROMETHEUS = shutil.which("prometheus")
 BLACKBOX = shutil.which("prometheus-blackbox-exporter")
-pytestmark = pytest.mark.skipif(not (PROMETHEUS and BLACKBOX), reason="needs Debian's prometheus and prometheus-blackbox-exporter")
+pytestmark = needs("prometheus", "prometheus-blackbox-exporter")
 
 TOKEN = "prometheus-acl-token-for-the-test"
 DEADLINE_S = 60
@@ -227,6 +228,16 @@ def wait_for_targets(api: str) -> list[dict[str, Any]]:
         time.sleep(0.5)
 
 
+def wait_for_alertmanagers(api: str) -> list[str]:
+    """The Alertmanager URLs Prometheus sends to, once its notifier has discovered them (asynchronously after start)."""
+    started = time.monotonic()
+    while True:
+        managers = get_json(f"{api}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+        if managers or time.monotonic() - started > DEADLINE_S:
+            return [manager["url"] for manager in managers]
+        time.sleep(0.2)
+
+
 def test_prometheus_loads_every_rendered_rule(running):
     groups = get_json(f"{running['api']}/api/v1/rules")["data"]["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
@@ -275,8 +286,7 @@ def test_blackbox_probes_answer_through_the_real_exporter(running):
     assert {result["metric"]["mesh_service"]: result["value"][1] for result in results} == {"neo4j": "1", "chromadb": "1"}
 
 
-def test_alerts_go_to_alertmanager_and_retention_comes_from_config(running):
-    alertmanagers = get_json(f"{running['api']}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
-    assert [manager["url"] for manager in alertmanagers] == [f"http://127.0.0.1:{running['alertmanager_port']}/api/v2/alerts"]
+def test_prometheus_sends_alerts_to_the_mesh_alertmanager_and_keeps_the_configured_retention(running):
+    assert wait_for_alertmanagers(running["api"]) == [f"http://127.0.0.1:{running['alertmanager_port']}/api/v2/alerts"]
     flags = get_json(f"{running['api']}/api/v1/status/flags")["data"]
     assert flags["storage.tsdb.retention.time"] == "2h"

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: components/offline/bench.py
 
 OWN_PACKAGES = ("components", "tools", "tests", "__main__", "policies")
 
