@@ -206,7 +206,8 @@ def mutated_stack_files(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     """A seed with 0-3 mutations (types, ranges, keys, nesting, unicode, huge numbers, nulls), and whether to
     write one top-level key twice."""
     config = copy.deepcopy(draw(st.sampled_from(SEEDS)))
-    values = st.one_of(st.sampled_from(INTERESTING), st.integers(), st.floats(), st.text(max_size=40), st.booleans())
+    # copies: a mutation must never change the shared pool (hypothesis replays draws and needs them unchanged)
+    values = st.one_of(st.sampled_from(INTERESTING), st.integers(), st.floats(), st.text(max_size=40), st.booleans()).map(copy.deepcopy)
     for _ in range(draw(st.integers(0, 3))):
         paths = list(paths_of(config))
         operation = draw(st.sampled_from(["replace", "delete", "rename", "add", "nest", "wrap"]))

@@ -181,6 +181,12 @@ def test_an_error_never_shows_a_credential_looking_value(raw_config, credential)
     assert credential not in str(error)
 
 
+def test_an_error_never_shows_a_structure_a_secret_may_have_moved_into():
+    # found by the fuzz test: an env block nested under the wrong key was echoed whole
+    _, error = try_synthesize({"mcpServers": {"files": {"enabled": {"env": {"API_TOKEN": "moved-secret-7c1d"}}}}})
+    assert str(error) == "mesh:mcpServers.files.enabled: expected true or false, got a mapping"
+
+
 def test_an_error_is_one_line_whatever_the_user_wrote():
     _, error = try_synthesize({"bindAddress": "127.0.0.1\nerror: forged second line\u2028third"})
     assert error is not None

@@ -177,6 +177,9 @@ def check_secret_keys(secret_paths: Collection[ConfigPath]) -> None:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        # a structure may hold anything, a secret moved under the wrong key too: name its kind only
+        return "a mapping" if isinstance(value, dict) else "a list"
     text = json.dumps(value, ensure_ascii=False) if _jsonable(value) else repr(value)
     return text if len(text) <= _SHOWN_VALUE_MAX else text[: _SHOWN_VALUE_MAX - 3] + "..."
 
