@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test bench lint venv prerequisites stack
+.PHONY: help up preview destroy plan verify test test-engine bench lint venv prerequisites stack
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...
 
 test: venv ## Run the test suite (mocks, policy pack, real-tool checks); records its wall time in build/
 	$(PY) -m pytest -n 2
+
+test-engine: venv ## Run the engine tests: a private dockerd, stand-in images (cached in build/engine), the program's containers replayed
+	$(PY) -m pytest tests/engine --engine
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench

@@ -1,0 +1,184 @@
+"""Stand-in images: the real software of a service, from Debian packages or PyPI, where the real image expects it.
+
+No registry can be reached here, so each image the program names is replaced by one built locally: a Debian
+root filesystem (`mmdebstrap --variant=minbase --include=...`, `docker import`) plus a small Dockerfile that
+puts binaries, users, entrypoints and config paths where the real image has them. Built images are saved
+under `build/engine/images/`, keyed by the Dockerfile, its directory and the rootfs package list, so a
+second run only loads them. `docs/engine-standins.md` lists what differs from the real image per service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STANDINS = Path(__file__).resolve().parent / "standins"
+BACKEND = Path(__file__).resolve().parents[3] / "backend"
+SUITE = "bookworm"
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """How one service's image is replaced; `rootfs` names a package list, `base` another stand-in to build on."""
+
+    service: str
+    directory: Path
+    rootfs: str | None = None
+    base: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    def key(self, base_key: str = "") -> str:
+        digest = hashlib.sha256(base_key.encode())
+        if self.rootfs:
+            digest.update(rootfs_packages(self.rootfs).encode())
+        for path in sorted(p for p in self.directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(self.directory)).encode() + b"\0" + path.read_bytes())
+        digest.update(repr(sorted(self.build_args.items())).encode())
+        return digest.hexdigest()[:16]
+
+    @property
+    def tag(self) -> str:
+        return f"mesh-standin/{self.service}"
+
+
+def rootfs_packages(name: str) -> str:
+    return (STANDINS / "rootfs" / f"{name}.packages").read_text()
+
+
+def _standins() -> dict[str, StandIn]:
+    entries = [
+        StandIn("postgres", STANDINS / "postgres", rootfs="postgres"),
+        StandIn("redis", STANDINS / "redis", rootfs="redis"),
+        StandIn("rabbitmq", STANDINS / "rabbitmq", rootfs="rabbitmq"),
+        StandIn("prometheus", STANDINS / "prometheus", rootfs="prometheus"),
+        StandIn("alertmanager", STANDINS / "alertmanager", rootfs="prometheus"),
+        StandIn("blackbox-exporter", STANDINS / "blackbox-exporter", rootfs="prometheus"),
+        StandIn("node-exporter", STANDINS / "node-exporter", rootfs="prometheus"),
+        StandIn("postgres-exporter", STANDINS / "postgres-exporter", rootfs="prometheus"),
+        StandIn("redis-exporter", STANDINS / "redis-exporter", rootfs="prometheus"),
+        StandIn("mcp-orchestrator", STANDINS / "mcp-orchestrator", rootfs="dind"),
+        StandIn("python", STANDINS / "python", rootfs="python"),
+        # the project's own Dockerfile, only its base image swapped by the build argument it declares
+        StandIn("backend", BACKEND, base="python"),
+    ]
+    return {entry.service: entry for entry in entries}
+
+
+STAND_INS = _standins()
+
+
+def cache_dir(root: Path) -> Path:
+    path = root / "build" / "engine"
+    (path / "images").mkdir(parents=True, exist_ok=True)
+    (path / "rootfs").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_rootfs(name: str, cache: Path, log: Callable[[str], None]) -> Path:
+    """A Debian root filesystem with the listed packages installed, as a tar (cached by its package list)."""
+    packages = [line.strip() for line in rootfs_packages(name).splitlines() if line.strip() and not line.startswith("#")]
+    key = hashlib.sha256(f"{SUITE}\n{' '.join(packages)}".encode()).hexdigest()[:16]
+    target = cache / "rootfs" / f"{name}-{key}.tar"
+    if target.exists():
+        return target
+    log(f"engine: mmdebstrap {name} rootfs ({', '.join(packages)})")
+    partial = target.with_name(target.stem + ".partial.tar")  # mmdebstrap reads the format from the extension
+    subprocess.run(
+        [
+            "mmdebstrap",
+            "--quiet",
+            "--variant=minbase",
+            '--aptopt=APT::Install-Recommends "false"',
+            f"--include={','.join(packages)}",
+            # each container gets its own machine id, as in the official images
+            '--customize-hook=rm -f "$1"/etc/machine-id',
+            SUITE,
+            str(partial),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    partial.rename(target)
+    return target
+
+
+def _image_archive(cache: Path, standin: StandIn, key: str) -> Path:
+    return cache / "images" / f"{standin.service}-{key}.tar"
+
+
+def _save(client: Any, ref: str, target: Path) -> None:
+    partial = target.with_suffix(".partial")
+    with partial.open("wb") as out:
+        for chunk in client.images.get(ref).save(named=True):
+            out.write(chunk)
+    partial.rename(target)
+
+
+def ensure_standin(client: Any, root: Path, service: str, log: Callable[[str], None], _keys: dict[str, str] | None = None) -> str:
+    """Build or load the stand-in for `service`; returns its local tag `mesh-standin/<service>:<key>`."""
+    keys = {} if _keys is None else _keys
+    standin = STAND_INS[service]
+    base_ref = ensure_standin(client, root, standin.base, log, keys) if standin.base else ""
+    key = standin.key(base_ref)
+    ref = f"{standin.tag}:{key}"
+    if _has_image(client, ref):
+        return ref
+    cache = cache_dir(root)
+    archive = _image_archive(cache, standin, key)
+    if archive.exists():
+        with archive.open("rb") as data:
+            client.images.load(data)
+        if _has_image(client, ref):
+            return ref
+    log(f"engine: building stand-in {service} ({ref})")
+    build_args = dict(standin.build_args)
+    if standin.rootfs:
+        tarball = build_rootfs(standin.rootfs, cache, log)
+        rootfs_ref = f"mesh-standin-rootfs/{standin.rootfs}:{tarball.stem.rsplit('-', 1)[1]}"
+        if not _has_image(client, rootfs_ref):
+            repository, tag = rootfs_ref.split(":")
+            client.api.import_image_from_file(str(tarball), repository=repository, tag=tag)
+        build_args["ROOTFS"] = rootfs_ref
+    if base_ref:
+        build_args["BASE_IMAGE"] = base_ref
+    try:
+        client.images.build(path=str(standin.directory), tag=ref, buildargs=build_args, rm=True, forcerm=True)
+    except Exception as error:  # the build log is the useful part of a failed build
+        log_lines = "".join(str(part.get("stream", "")) for part in getattr(error, "build_log", []) or [])
+        raise RuntimeError(f"stand-in {service} failed to build: {error}\n{log_lines[-4000:]}") from error
+    _save(client, ref, archive)
+    _prune_archives(cache, standin, key)
+    return ref
+
+
+def _prune_archives(cache: Path, standin: StandIn, key: str) -> None:
+    for stale in (cache / "images").glob(f"{standin.service}-*.tar"):
+        if stale.name != f"{standin.service}-{key}.tar":
+            stale.unlink()
+
+
+def _has_image(client: Any, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+    except Exception:
+        return False
+    return True
+
+
+def tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A tar archive of absolute paths -> (content, mode), as pulumi-docker builds one per upload."""
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, (content, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = mode
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
