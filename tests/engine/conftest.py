@@ -16,7 +16,7 @@ import pytest
 
 from components.offline.engine import daemon as engine_daemon
 from components.offline.engine.replay import ContainerSpec, ReplayRun, networks_for, plan_containers, replay, volumes_for
-from components.offline.engine.standins import STAND_INS, ensure_standin
+from components.offline.engine.standins import STAND_INS, adapted, ensure_standin
 from components.offline.engine.tls_material import TlsMaterial, generate
 from components.offline.synth import Capture, synthesize
 
@@ -51,9 +51,24 @@ def docker_client(engine: engine_daemon.PrivateDaemon) -> Any:
     return engine.client()
 
 
+def engine_config() -> dict[str, Any]:
+    """The default stack, except a CPU limit above this host's CPU count (the daemon refuses NanoCpus > CPUs).
+
+    The default orchestrator asks for 4 CPUs: on a smaller host `pulumi up` would fail the same way,
+    so the engine runs the program with `mesh:mcpOrchestrator.cpus` set to what the host has, and says so.
+    """
+    host_cpus = os.cpu_count() or 1
+    defaults = synthesize()
+    orchestrator = next(r for r in defaults.all("docker:index/container:Container") if r.label("mesh.service") == "mcp-orchestrator")
+    if float(orchestrator.plain["cpus"]) <= host_cpus:
+        return {}
+    print(f"engine: mesh:mcpOrchestrator.cpus {orchestrator.plain['cpus']} > this host's {host_cpus} CPUs; replaying with {host_cpus}")
+    return {"mcpOrchestrator": {"cpus": host_cpus}}
+
+
 @pytest.fixture(scope="session")
 def capture() -> Capture:
-    return synthesize()
+    return synthesize(engine_config())
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +120,7 @@ def remove_replayed(client: Any, capture: Capture, specs: list[ContainerSpec]) -
 @pytest.fixture(scope="session")
 def mesh(docker_client: Any, capture: Capture, images: dict[str, str], tls: TlsMaterial) -> Iterator[ReplayedMesh]:
     """Every service with a stand-in, replayed from the program's registrations, all created in parallel."""
-    specs = plan_containers(capture, standin_services(capture), tls.substitute)
+    specs = [adapted(spec) for spec in plan_containers(capture, standin_services(capture), tls.substitute)]
     try:
         run = replay(docker_client, capture, specs, images, parallel=True)
         yield ReplayedMesh(docker_client, capture, specs, run, images, tls)

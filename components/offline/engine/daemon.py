@@ -19,6 +19,50 @@ from pathlib import Path
 from typing import Any
 
 START_TIMEOUT_S = 60
+# Linux capability numbers -> the names an OCI config uses (capability.h)
+CAPABILITIES = (
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE "
+    "NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN "
+    "SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE "
+    "MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE"
+).split()
+
+# A runc in front of runc: removes from a container's (or exec's) capability sets those this host's bounding set
+# lacks. Docker 20.10 grants a privileged container every capability it knows, and runc cannot grant one the
+# host itself does not have (here: a sandboxed host without CAP_SYS_RESOURCE), so nothing privileged would start.
+_RUNC_WRAPPER = """#!/usr/bin/python3
+import json, os, sys
+MISSING = set({missing!r})
+args = sys.argv[1:]
+def flag(names):
+    for index, arg in enumerate(args):
+        if arg in names and index + 1 < len(args):
+            return args[index + 1]
+        for name in names:
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+def strip(path, key):
+    with open(path) as handle:
+        document = json.load(handle)
+    process = document.get(key, document) if key else document
+    for name, values in (process.get("capabilities") or {{}}).items():
+        process["capabilities"][name] = [value for value in values if value[4:] not in MISSING]
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+if "create" in args or "run" in args:
+    strip(os.path.join(flag(("--bundle", "-b")) or os.getcwd(), "config.json"), "process")
+elif "exec" in args and flag(("--process", "-p")):
+    strip(flag(("--process", "-p")), None)
+os.execv({runc!r}, [{runc!r}, *args])
+"""
+
+
+def missing_capabilities() -> list[str]:
+    """Capabilities Docker would grant a privileged container that this host's bounding set does not allow."""
+    status = Path("/proc/self/status").read_text()
+    bounding = int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapBnd:")), 16)
+    return [name for bit, name in enumerate(CAPABILITIES) if not bounding & (1 << bit)]
 
 
 class EngineUnavailableError(RuntimeError):
@@ -70,9 +114,17 @@ def private_daemon(keep_dir: bool = False) -> Iterator[PrivateDaemon]:
         raise EngineUnavailableError(reason)
     directory = Path(tempfile.mkdtemp(prefix="mesh-dockerd-"))
     log = (directory / "dockerd.log").open("wb")
+    runtime: list[str] = []
+    missing = missing_capabilities()
+    if missing:
+        wrapper = directory / "runc-capability-filter"
+        wrapper.write_text(_RUNC_WRAPPER.format(missing=sorted(missing), runc=shutil.which("runc")))
+        wrapper.chmod(0o755)
+        runtime = [f"--add-runtime=mesh-runc={wrapper}", "--default-runtime=mesh-runc"]
     process = subprocess.Popen(
         [
             "dockerd",
+            *runtime,
             f"--data-root={directory / 'root'}",
             f"--exec-root={directory / 'exec'}",
             f"--host=unix://{directory / 'docker.sock'}",

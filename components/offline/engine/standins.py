@@ -9,17 +9,30 @@ second run only loads them. `docs/engine-standins.md` lists what differs from th
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from components.offline.engine.replay import ContainerSpec
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 BACKEND = Path(__file__).resolve().parents[3] / "backend"
 SUITE = "bookworm"
+HOST_CAS = Path("/usr/local/share/ca-certificates")
+
+
+def host_cas() -> list[Path]:
+    return sorted(HOST_CAS.glob("*.crt")) if HOST_CAS.is_dir() else []
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,10 @@ class StandIn:
     rootfs: str | None = None
     base: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    trusts_host_cas: bool = False
+    """Gets this machine's extra CA certificates (HOST_CAS) in `host-ca/`: a build step reaches PyPI through the machine's egress."""
+    adapt_upload: Callable[[str, str], str] | None = None
+    """Rewrites an uploaded file (path, content) the stand-in's older software cannot load: stated in docs/engine-standins.md."""
 
     def key(self, base_key: str = "") -> str:
         digest = hashlib.sha256(base_key.encode())
@@ -39,6 +56,8 @@ class StandIn:
         for path in sorted(p for p in self.directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             digest.update(str(path.relative_to(self.directory)).encode() + b"\0" + path.read_bytes())
         digest.update(repr(sorted(self.build_args.items())).encode())
+        for path in host_cas() if self.trusts_host_cas else []:
+            digest.update(path.read_bytes())
         return digest.hexdigest()[:16]
 
     @property
@@ -50,19 +69,28 @@ def rootfs_packages(name: str) -> str:
     return (STANDINS / "rootfs" / f"{name}.packages").read_text()
 
 
+def without_consul_sd(path: str, content: str) -> str:
+    """Debian builds Prometheus 2.42 without Consul service discovery: drop the jobs that use it, nothing else."""
+    if not path.endswith("prometheus.yml"):
+        return content
+    config = yaml.safe_load(content)
+    config["scrape_configs"] = [job for job in config.get("scrape_configs") or [] if "consul_sd_configs" not in job]
+    return str(yaml.safe_dump(config, sort_keys=False))
+
+
 def _standins() -> dict[str, StandIn]:
     entries = [
         StandIn("postgres", STANDINS / "postgres", rootfs="postgres"),
         StandIn("redis", STANDINS / "redis", rootfs="redis"),
         StandIn("rabbitmq", STANDINS / "rabbitmq", rootfs="rabbitmq"),
-        StandIn("prometheus", STANDINS / "prometheus", rootfs="prometheus"),
+        StandIn("prometheus", STANDINS / "prometheus", rootfs="prometheus", adapt_upload=without_consul_sd),
         StandIn("alertmanager", STANDINS / "alertmanager", rootfs="prometheus"),
         StandIn("blackbox-exporter", STANDINS / "blackbox-exporter", rootfs="prometheus"),
         StandIn("node-exporter", STANDINS / "node-exporter", rootfs="prometheus"),
         StandIn("postgres-exporter", STANDINS / "postgres-exporter", rootfs="prometheus"),
         StandIn("redis-exporter", STANDINS / "redis-exporter", rootfs="prometheus"),
         StandIn("mcp-orchestrator", STANDINS / "mcp-orchestrator", rootfs="dind"),
-        StandIn("python", STANDINS / "python", rootfs="python"),
+        StandIn("python", STANDINS / "python", rootfs="python", trusts_host_cas=True),
         # the project's own Dockerfile, only its base image swapped by the build argument it declares
         StandIn("backend", BACKEND, base="python"),
     ]
@@ -70,6 +98,15 @@ def _standins() -> dict[str, StandIn]:
 
 
 STAND_INS = _standins()
+
+
+def adapted(spec: ContainerSpec) -> ContainerSpec:
+    """The spec with the stand-in's stated upload adaptation applied (most stand-ins have none)."""
+    adapt = STAND_INS[spec.service].adapt_upload
+    if adapt is None:
+        return spec
+    uploads = [(path, adapt(path, content.decode()).encode(), mode) for path, content, mode in spec.uploads]
+    return dataclasses.replace(spec, uploads=uploads)
 
 
 def cache_dir(root: Path) -> Path:
@@ -146,11 +183,21 @@ def ensure_standin(client: Any, root: Path, service: str, log: Callable[[str], N
         build_args["ROOTFS"] = rootfs_ref
     if base_ref:
         build_args["BASE_IMAGE"] = base_ref
+    context = standin.directory
+    if standin.trusts_host_cas:
+        context = Path(tempfile.mkdtemp(prefix="mesh-standin-"))
+        shutil.copytree(standin.directory, context, dirs_exist_ok=True)
+        (context / "host-ca").mkdir()
+        for path in host_cas():
+            shutil.copy(path, context / "host-ca" / path.name)
     try:
-        client.images.build(path=str(standin.directory), tag=ref, buildargs=build_args, rm=True, forcerm=True)
+        client.images.build(path=str(context), tag=ref, buildargs=build_args, rm=True, forcerm=True)
     except Exception as error:  # the build log is the useful part of a failed build
         log_lines = "".join(str(part.get("stream", "")) for part in getattr(error, "build_log", []) or [])
         raise RuntimeError(f"stand-in {service} failed to build: {error}\n{log_lines[-4000:]}") from error
+    finally:
+        if context != standin.directory:
+            shutil.rmtree(context)
     _save(client, ref, archive)
     _prune_archives(cache, standin, key)
     return ref
