@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from components.offline.engine import daemon as engine_daemon
-from components.offline.engine.replay import ContainerSpec, ReplayRun, networks_for, plan_containers, replay, volumes_for
-from components.offline.engine.standins import STAND_INS, adapted, ensure_standin
+from components.offline.engine.replay import ContainerSpec, ReplayRun, plan_containers, remove_replayed, replay
+from components.offline.engine.standins import adapted, ensure_standin, fitting_config, standin_services
 from components.offline.engine.tls_material import TlsMaterial, generate
 from components.offline.synth import Capture, synthesize
 
@@ -51,35 +51,19 @@ def docker_client(engine: engine_daemon.PrivateDaemon) -> Any:
     return engine.client()
 
 
-def engine_config() -> dict[str, Any]:
-    """The default stack, except a CPU limit above this host's CPU count (the daemon refuses NanoCpus > CPUs).
-
-    The default orchestrator asks for 4 CPUs: on a smaller host `pulumi up` would fail the same way,
-    so the engine runs the program with `mesh:mcpOrchestrator.cpus` set to what the host has, and says so.
-    """
-    host_cpus = os.cpu_count() or 1
-    defaults = synthesize()
-    orchestrator = next(r for r in defaults.all("docker:index/container:Container") if r.label("mesh.service") == "mcp-orchestrator")
-    if float(orchestrator.plain["cpus"]) <= host_cpus:
-        return {}
-    print(f"engine: mesh:mcpOrchestrator.cpus {orchestrator.plain['cpus']} > this host's {host_cpus} CPUs; replaying with {host_cpus}")
-    return {"mcpOrchestrator": {"cpus": host_cpus}}
-
-
 @pytest.fixture(scope="session")
 def capture() -> Capture:
-    return synthesize(engine_config())
+    override = fitting_config(synthesize())
+    if override:
+        print(
+            f"engine: this host has {os.cpu_count()} CPUs; replaying with mesh:mcpOrchestrator.cpus={override['mcpOrchestrator']['cpus']}"
+        )
+    return synthesize(override)
 
 
 @pytest.fixture(scope="session")
 def tls(capture: Capture) -> TlsMaterial:
     return generate(capture)
-
-
-def standin_services(capture: Capture) -> list[str]:
-    """Catalog services deployed by the program that have a stand-in image (the `python` base is not a service)."""
-    deployed = {r.label("mesh.service") for r in capture.all("docker:index/container:Container") if not r.provider}
-    return sorted(service for service in STAND_INS if service in deployed)
 
 
 @pytest.fixture(scope="session")
@@ -103,18 +87,6 @@ class ReplayedMesh:
 
     def spec(self, service: str) -> ContainerSpec:
         return next(spec for spec in self.specs if spec.service == service)
-
-
-def remove_replayed(client: Any, capture: Capture, specs: list[ContainerSpec]) -> None:
-    for spec in specs:
-        for container in client.containers.list(all=True, filters={"name": f"^{spec.name}$"}):
-            container.remove(force=True, v=False)
-    for network in networks_for(capture, specs):
-        for found in client.networks.list(names=[network.plain["name"]]):
-            found.remove()
-    for volume in volumes_for(capture, specs):
-        for found in client.volumes.list(filters={"name": volume.plain["name"]}):
-            found.remove(force=True)
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,11 @@ def uploaded(mesh: ReplayedMesh, path: str) -> bytes:
 
 
 @pytest.fixture
-def client_files(mesh: ReplayedMesh) -> Iterator[Path]:
+def client_files(mesh: ReplayedMesh, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The stack's client material (what the nested docker.Provider is configured with), on disk for a TLS client."""
+    # requests lets a machine-wide CA bundle override the client's own `verify` (psf/requests#3829)
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
         for name in ("ca.pem", "cert.pem", "key.pem"):

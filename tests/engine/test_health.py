@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from components.offline.engine.replay import ReplayError, UntranslatedInputError, create_container, plan_containers, translate, wait_healthy
+from components.offline.engine.standins import standin_services
 from components.offline.synth import CONTAINER
-from tests.engine.conftest import ReplayedMesh, standin_services
+from tests.engine.conftest import ReplayedMesh
 
 
 def test_every_service_with_a_stand_in_is_replayed(mesh: ReplayedMesh) -> None:
@@ -37,11 +38,21 @@ def test_the_daemon_got_the_programs_limits_restart_policy_and_hardening(mesh: R
     for spec in mesh.specs:
         props = spec.registration.plain
         host = mesh.client.api.inspect_container(spec.name)["HostConfig"]
-        assert host["Memory"] == int(props["memory"]) * 1024 * 1024
-        assert host["NanoCpus"] == round(float(props["cpus"]) * 1e9)
-        assert host["RestartPolicy"]["Name"] == props["restart"]
-        assert host["Privileged"] == bool(props.get("privileged", False))
-        assert (host["SecurityOpt"] or []) == list(props.get("securityOpts") or [])
+        given = {
+            "Memory": int(props["memory"]) * 1024 * 1024,
+            "NanoCpus": round(float(props["cpus"]) * 1e9),
+            "RestartPolicy": props["restart"],
+            "Privileged": bool(props.get("privileged", False)),
+            "SecurityOpt": list(props.get("securityOpts") or []),
+        }
+        applied = {
+            "Memory": host["Memory"],
+            "NanoCpus": host["NanoCpus"],
+            "RestartPolicy": host["RestartPolicy"]["Name"],
+            "Privileged": host["Privileged"],
+            "SecurityOpt": list(host["SecurityOpt"] or []),
+        }
+        assert applied == given, spec.name
         for port in props.get("ports") or []:
             bound = host["PortBindings"][f"{int(port['internal'])}/{port['protocol']}"]
             assert bound == [{"HostIp": port["ip"], "HostPort": str(int(port["external"]))}]

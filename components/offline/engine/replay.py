@@ -438,3 +438,15 @@ def replace_container(client: Any, spec: ContainerSpec, image: str) -> None:
     create_container(client, spec, image)
     if spec.wait:
         wait_healthy(client, spec)
+
+
+def remove_replayed(client: Any, capture: Capture, specs: list[ContainerSpec]) -> None:
+    for spec in specs:
+        for container in client.containers.list(all=True, filters={"name": f"^{spec.name}$"}):
+            container.remove(force=True, v=False)
+    for network in networks_for(capture, specs):
+        for found in client.networks.list(names=[network.plain["name"]]):
+            found.remove()
+    for volume in volumes_for(capture, specs):
+        for found in client.volumes.list(filters={"name": volume.plain["name"]}):
+            found.remove(force=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -24,10 +25,12 @@ import yaml
 
 if TYPE_CHECKING:
     from components.offline.engine.replay import ContainerSpec
+    from components.offline.synth import Capture
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 BACKEND = Path(__file__).resolve().parents[3] / "backend"
 SUITE = "bookworm"
+CONTAINER_TYPE = "docker:index/container:Container"
 HOST_CAS = Path("/usr/local/share/ca-certificates")
 
 
@@ -107,6 +110,20 @@ def adapted(spec: ContainerSpec) -> ContainerSpec:
         return spec
     uploads = [(path, adapt(path, content.decode()).encode(), mode) for path, content, mode in spec.uploads]
     return dataclasses.replace(spec, uploads=uploads)
+
+
+def fitting_config(defaults: Capture) -> dict[str, Any]:
+    """`mesh:mcpOrchestrator.cpus` lowered to this host's CPU count when the default asks for more (Docker refuses it)."""
+    host_cpus = os.cpu_count() or 1
+    orchestrator = next((r for r in defaults.all(CONTAINER_TYPE) if r.label("mesh.service") == "mcp-orchestrator"), None)
+    if orchestrator is None or float(orchestrator.plain["cpus"]) <= host_cpus:
+        return {}
+    return {"mcpOrchestrator": {"cpus": host_cpus}}
+
+
+def standin_services(capture: Capture) -> list[str]:
+    deployed = {r.label("mesh.service") for r in capture.all(CONTAINER_TYPE) if not r.provider}
+    return sorted(service for service in STAND_INS if service in deployed)
 
 
 def cache_dir(root: Path) -> Path:
