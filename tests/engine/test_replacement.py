@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -74,6 +75,15 @@ def _management(mesh: ReplayedMesh, method: str, path: str, body: dict[str, Any]
     with urllib.request.urlopen(request, timeout=15) as answer:
         text = answer.read().decode()
     return json.loads(text) if text else None
+
+
+def test_a_healthy_rabbitmq_accepts_amqp_at_once(mesh: ReplayedMesh) -> None:
+    """`healthy` must mean the broker answers: right after a (re)start turns healthy, the AMQP port accepts."""
+    replace(mesh, "rabbitmq")
+    port = next(p for p in mesh.spec("rabbitmq").registration.plain["ports"] if int(p["internal"]) == 5672)
+    with socket.create_connection((port["ip"], int(port["external"])), timeout=5) as amqp:
+        amqp.sendall(b"AMQP\x00\x00\x09\x01")
+        assert amqp.recv(8)[:1] == b"\x01", "no connection.start frame from the broker"
 
 
 def _rabbitmq_node_is_fixed(mesh: ReplayedMesh) -> bool:

@@ -53,7 +53,7 @@ def restore(mesh: ReplayedMesh) -> Iterator[list[str]]:
             container.unpause()
         elif container.status != "running":
             container.start()
-        wait_healthy(mesh.client, mesh.spec(service))
+        wait_healthy(mesh.client, mesh.spec(service), timeout_s=120, recovering=True)
 
 
 def test_verify_reports_the_replayed_services_healthy(mesh: ReplayedMesh) -> None:

@@ -323,8 +323,11 @@ def create_container(client: Any, spec: ContainerSpec, image: str) -> str:
     return container_id
 
 
-def wait_healthy(client: Any, spec: ContainerSpec, timeout_s: float | None = None) -> float:
-    """Wait like `wait=True`: until `healthy`; `unhealthy`, an exit or the timeout is an error with the last check output."""
+def wait_healthy(client: Any, spec: ContainerSpec, timeout_s: float | None = None, *, recovering: bool = False) -> float:
+    """Wait like `wait=True`: until `healthy`; `unhealthy`, an exit or the timeout is an error with the last check output.
+
+    `recovering`: the container was unhealthy on purpose (paused, stopped) and only has to become healthy again in time.
+    """
     deadline = time.monotonic() + (timeout_s if timeout_s is not None else spec.wait_timeout_s)
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -332,7 +335,7 @@ def wait_healthy(client: Any, spec: ContainerSpec, timeout_s: float | None = Non
         health = (state.get("Health") or {}).get("Status")
         if health == "healthy":
             return time.monotonic()
-        if health == "unhealthy" or state.get("Status") in ("exited", "dead"):
+        if (health == "unhealthy" and not recovering) or state.get("Status") in ("exited", "dead"):
             break
         time.sleep(0.5)
     raise ReplayError(describe_failure(client, spec.name, state))
