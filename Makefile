@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-engine bench lint venv prerequisites stack
+.PHONY: help up preview destroy plan verify test test-live test-engine bench lint venv prerequisites stack docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,11 +68,17 @@ verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...
 test: venv ## Run the test suite (mocks, policy pack, real-tool checks); records its wall time in build/
 	$(PY) -m pytest -n 2
 
+test-live: venv ## Day 1 and day 2 on this machine's Docker (Automation API): up, verify, no-change preview/refresh, an edit, replace, destroy + up
+	MESH_LIVE=1 $(PY) -m pytest tests/integration -p no:cacheprovider -rs
+
 test-engine: venv ## Run the engine tests: a private dockerd, stand-in images (cached in build/engine), the program's containers replayed
-	$(PY) -m pytest tests/engine --engine
+	$(PY) -m pytest tests/engine --engine -p no:cacheprovider -rxs
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench
+
+docs: venv ## Regenerate docs/services.md from the catalog (tests fail when it is stale)
+	$(PY) -m tools.docs
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -8,10 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from components.offline.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret
-
-CONSUL_SERVICE = "consul:index/service:Service"
-DOCKER_PROVIDER = "pulumi:providers:docker"
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE
 
 
 def urn_of(type_: str, name: str) -> str:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,29 +23,35 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import components.stack.mesh
+import components.plan.stack
 from components.catalog.endpoint import Endpoint
 from components.catalog.services import CATALOG, Check
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
-from components.offline.synth import CONTAINER, Capture, Registration, Secret
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import (
+    ACL_POLICY,
+    ACL_TOKEN,
+    CONSUL_NODE,
+    CONSUL_PROVIDER,
+    CONSUL_SERVICE,
+    CONTAINER,
+    RANDOM_UUID,
+    SERVICE_DISCOVERY,
+)
 from components.plan.endpoints import service_endpoints
 from components.plan.services import resolve_services
 from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
+    ConsulAgentConfig,
     check_definition,
     esm_policy,
+    render_consul_agent_config,
+    render_consul_start_script,
 )
 from tests.queries import host_containers, listening_ports
-
-SERVICE = "consul:index/service:Service"
-NODE = "consul:index/node:Node"
-PROVIDER = "pulumi:providers:consul"
-ACL_POLICY = "consul:index/aclPolicy:AclPolicy"
-ACL_TOKEN = "consul:index/aclToken:AclToken"
-RANDOM_UUID = "random:index/randomUuid:RandomUuid"
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"}
 
@@ -55,7 +66,7 @@ def inner_containers(plan: Capture) -> list[Registration]:
 
 
 def consul_services(plan: Capture) -> list[Registration]:
-    return plan.all(SERVICE)
+    return plan.all(CONSUL_SERVICE)
 
 
 def container_for(plan: Capture, service: str) -> Registration:
@@ -116,12 +127,12 @@ def test_every_deployed_service_has_a_consul_service_and_nothing_undeployed_is_r
 
 
 def test_a_disabled_service_is_not_registered(plan, synth):
-    assert not plan.has(SERVICE, props={"name": "ollama"})  # off in the catalog
+    plan.has_no_resource(CONSUL_SERVICE, {"name": "ollama"})  # off in the catalog
     without_neo4j = synth({"services": {"neo4j": {"enabled": False}}})
-    assert not without_neo4j.has(SERVICE, props={"name": "neo4j"})
-    assert without_neo4j.has(SERVICE, props={"name": "postgres"})
+    without_neo4j.has_no_resource(CONSUL_SERVICE, {"name": "neo4j"})
+    without_neo4j.has_resource_properties(CONSUL_SERVICE, {"name": "postgres"})
     with_ollama = synth({"services": {"ollama": {"enabled": True}}})
-    assert with_ollama.has(SERVICE, props={"name": "ollama", "address": "ollama", "port": 11434})
+    with_ollama.has_resource_properties(CONSUL_SERVICE, {"name": "ollama", "address": "ollama", "port": 11434})
 
 
 def test_replicas_register_one_instance_each_with_its_own_id_address_and_check(synth):
@@ -137,7 +148,7 @@ def test_replicas_register_one_instance_each_with_its_own_id_address_and_check(s
 
 
 def test_services_are_registered_on_the_external_node_consul_esm_watches(plan):
-    node = plan.one(NODE, "mesh-discovery-node").plain
+    node = plan.one(CONSUL_NODE, "mesh-discovery-node").plain
     assert node["meta"] == {"external-node": "true", "external-probe": "true"}
     assert {service.plain["node"] for service in consul_services(plan)} == {node["name"]}
     # consul-esm pings the node: its address must resolve inside the consul-esm container
@@ -184,7 +195,8 @@ def test_every_check_runs_every_10s_with_a_5s_timeout_and_never_deregisters_the_
             assert check["timeout"] == "5s"
             # absent, the provider would send its default of 30s; consul-esm reaps only when it is above zero
             assert check["deregisterCriticalServiceAfter"] == "0s"
-            assert check["status"] == "critical"
+            # Consul starts a new check critical by itself; a `status` input would reset passing checks on every up after a refresh
+            assert "status" not in check
 
 
 def test_http_services_get_http_checks_and_the_others_tcp(plan):
@@ -202,7 +214,7 @@ def test_an_endpoint_without_a_check_is_registered_without_one(synth, monkeypatc
         extra = Endpoint("mcp-demo", "mcp-demo", "mcp-orchestrator", 3001, None, None, False, "mcp", "mcp")
         return [*original(services), extra]
 
-    monkeypatch.setattr(components.stack.mesh, "service_endpoints", with_an_unchecked_endpoint)
+    monkeypatch.setattr(components.plan.stack, "service_endpoints", with_an_unchecked_endpoint)
     plan = synth()
     (registered,) = [s for s in consul_services(plan) if s.plain["name"] == "mcp-demo"]
     assert not registered.plain.get("checks")
@@ -233,7 +245,7 @@ def test_the_stack_lists_every_registration_with_its_check_target(plan):
 
 
 def test_the_consul_provider_depends_on_the_consul_container_and_manages_every_consul_resource(plan):
-    provider = plan.one(PROVIDER, "mesh-discovery-consul")
+    provider = plan.one(CONSUL_PROVIDER, "mesh-discovery-consul")
     consul = container_for(plan, "consul")
     assert consul.urn in provider.dependencies
     for registration in plan.resources:
@@ -242,23 +254,23 @@ def test_the_consul_provider_depends_on_the_consul_container_and_manages_every_c
 
 
 def test_discovery_is_one_component_owning_the_provider_acls_and_registrations(plan):
-    (component,) = plan.all("service-mesh:discovery:ServiceDiscovery")
+    (component,) = plan.all(SERVICE_DISCOVERY)
     owned = {r.urn for r in plan.descendants_of(component.urn)}
-    consul_resources = [r for r in plan.resources if r.type.startswith("consul:") or r.type == PROVIDER]
+    consul_resources = [r for r in plan.resources if r.type.startswith("consul:") or r.type == CONSUL_PROVIDER]
     assert consul_resources and {r.urn for r in consul_resources} <= owned
 
 
 def test_the_provider_reaches_consul_on_its_published_port_unless_configured(plan, synth):
-    assert plan.one(PROVIDER, "mesh-discovery-consul").plain | {"token": None} == {
+    assert plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain | {"token": None} == {
         "address": "127.0.0.1:10006",
         "scheme": "http",
         "datacenter": "dc1",
         "token": None,
     }
     moved = synth({"services": {"consul": {"hostPorts": [10066]}}})
-    assert moved.one(PROVIDER, "mesh-discovery-consul").plain["address"] == "127.0.0.1:10066"
+    assert moved.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain["address"] == "127.0.0.1:10066"
     remote = synth({"discovery": {"address": "https://consul.example:8501"}})
-    assert remote.has(PROVIDER, "mesh-discovery-consul", {"address": "consul.example:8501", "scheme": "https"})
+    remote.has_resource_properties(CONSUL_PROVIDER, {"address": "consul.example:8501", "scheme": "https"}, name="mesh-discovery-consul")
 
 
 @pytest.mark.parametrize(
@@ -279,7 +291,7 @@ def test_a_wrong_discovery_setting_names_its_key(synth, discovery, key):
 
 
 def test_every_token_and_the_management_secret_are_secret_in_every_input_and_output(plan):
-    management = plan.one(PROVIDER, "mesh-discovery-consul").props["token"]
+    management = plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").props["token"]
     assert isinstance(management, Secret)
     esm_token = json.loads(upload_content(container_for(plan, "consul-esm"), ESM_CONFIG_PATH))["token"]
     tokens = {management.value, esm_token}
@@ -384,10 +396,10 @@ def test_the_rendered_agent_config_is_json_with_the_keys_consul_documents(plan):
     assert config["data_dir"] == "/consul/data"
     assert any(volume["containerPath"] == "/consul/data" and volume.get("volumeName") for volume in consul.plain["volumes"])
     assert config["acl"]["enabled"] is True and config["acl"]["default_policy"] == "deny"
-    assert config["acl"]["tokens"]["initial_management"] == plan.one(PROVIDER, "mesh-discovery-consul").plain["token"]
+    assert config["acl"]["tokens"]["initial_management"] == plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain["token"]
     assert go_duration_seconds(config["telemetry"]["prometheus_retention_time"]) > 0
     # the image's entrypoint loads /consul/config; flags would override the file, so there are none
-    assert consul.plain["command"] == ["agent"]
+    assert consul.plain["command"][:2] == ["sh", "-c"] and "docker-entrypoint.sh agent &" in consul.plain["command"][2]
     assert plan.rendered_files["consul/mesh.json"] == upload_content(consul, CONSUL_AGENT_CONFIG_PATH)
 
 
@@ -444,7 +456,7 @@ def test_consul_esm_coordinates_under_a_name_no_registration_uses(plan):
     # name would be handed checks that nobody runs
     config = json.loads(plan.rendered_files["consul-esm/consul-esm.json"])
     assert config["consul_service"] not in {service.plain["name"] for service in consul_services(plan)}
-    node = plan.one(NODE, "mesh-discovery-node").plain
+    node = plan.one(CONSUL_NODE, "mesh-discovery-node").plain
     assert config["external_node_meta"].items() <= node["meta"].items()
 
 
@@ -452,7 +464,7 @@ def test_consul_esm_starts_after_its_token_exists(plan):
     esm = container_for(plan, "consul-esm")
     token = next(t for t in plan.all(ACL_TOKEN) if t.plain["policies"] == ["consul-esm"])
     assert token.urn in esm.dependencies
-    assert plan.one(NODE, "mesh-discovery-node").plain["address"] == EXTERNAL_NODE_ADDRESS
+    assert plan.one(CONSUL_NODE, "mesh-discovery-node").plain["address"] == EXTERNAL_NODE_ADDRESS
 
 
 # --- the pure layer over any replica counts ---
@@ -515,3 +527,85 @@ def test_the_consul_healthcheck_passes_only_once_a_leader_is_elected(plan, statu
         assert script != test[1]
         result = subprocess.run(["sh", "-c", script], timeout=10, capture_output=True)
     assert (result.returncode == 0) is healthy
+
+
+def test_consul_esm_has_no_fixed_instance_id_so_a_replacement_is_never_refused(plan):
+    # consul-esm v0.10.0 exits when the catalog still holds its instance id (agent.go registerCatalog); a killed or
+    # replaced instance leaves it behind. Unset, the id is a new UUID at every start, which the prefix ACL covers.
+    config = json.loads(plan.rendered_files["consul-esm/consul-esm.json"])
+    assert "instance_id" not in config
+    policy = next(p for p in plan.all(ACL_POLICY) if p.plain["name"] == "consul-esm")
+    assert ("node_prefix", "consul-esm-agents:", "write") in rules(policy)
+    esm = container_for(plan, "consul-esm").plain
+    # a clean stop deregisters it (main.go handleSignals -> agent.go Run)
+    assert esm["stopSignal"] == "SIGTERM" and esm["destroyGraceSeconds"] > 0
+
+
+def test_consul_esm_may_read_the_consul_service_for_its_version_check():
+    # VerifyConsulCompatibility lists the servers' `consul` service (agent.go); without read the ACL hides them
+    alone = esm_policy("mesh-host", ["redis"])
+    assert ("service", "consul", "read") in {(r.resource, r.segment, r.policy) for r in alone.rules}
+    with_consul = esm_policy("mesh-host", ["redis", "consul"])
+    consul_rules = {r.policy for r in with_consul.rules if (r.resource, r.segment) == ("service", "consul")}
+    assert consul_rules == {"write"}
+
+
+# --- the server's own agent token (node identity), set by its start script ---
+
+
+def _stub(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def consul_image(tmp_path: Path) -> dict[str, Any]:
+    """The script's world with stand-ins for the image's entrypoint, curl and the consul CLI, which log what they get."""
+    bin_dir, data, log = tmp_path / "bin", tmp_path / "data", tmp_path / "log"
+    bin_dir.mkdir()
+    data.mkdir()
+    config = tmp_path / "mesh.json"
+    config.write_text(render_consul_agent_config(ConsulAgentConfig(management_token="mgmt-secret")))
+    _stub(bin_dir, "docker-entrypoint.sh", f"""
+        trap 'echo agent-got-TERM >> {log}; exit 0' TERM
+        echo "agent-started $*" >> {log}
+        while :; do sleep 0.1; done
+    """)  # fmt: skip
+    _stub(bin_dir, "curl", """echo '"172.17.0.2:8300"'\n""")
+    _stub(bin_dir, "consul", f"""
+        echo "consul $* token=$CONSUL_HTTP_TOKEN" >> {log}
+        case "$1 $2 $3" in
+          "acl token create") printf '{{\\n    "AccessorID": "a",\\n    "SecretID": "agent-secret"\\n}}\\n' ;;
+          "acl set-agent-token agent") printf '{{"agent": "%s"}}' "$4" > {data}/acl-tokens.json ;;
+        esac
+    """)  # fmt: skip
+    script = render_consul_start_script().replace(CONSUL_AGENT_CONFIG_PATH, str(config))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CONSUL_DATA_DIR": str(data)}
+    return {"script": script, "env": env, "log": log, "data": data}
+
+
+def _start_until(world: dict[str, Any], marker: str) -> subprocess.Popen[bytes]:
+    started = subprocess.Popen(["sh", "-c", world["script"]], env=world["env"])
+    deadline = time.monotonic() + 30
+    while marker not in (world["log"].read_text() if world["log"].exists() else ""):
+        assert time.monotonic() < deadline and started.poll() is None, world["log"].read_text() if world["log"].exists() else "no log"
+        time.sleep(0.1)
+    return started
+
+
+def test_the_consul_server_gets_a_node_identity_agent_token_once_and_passes_term_on(consul_image):
+    first = _start_until(consul_image, "set-agent-token")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0  # the agent's exit status, not the shell's
+    log = consul_image["log"].read_text()
+    assert "agent-started agent" in log and "agent-got-TERM" in log
+    assert "-node-identity consul-server:dc1" in log and "token=mgmt-secret" in log
+    assert json.loads((consul_image["data"] / "acl-tokens.json").read_text()) == {"agent": "agent-secret"}
+    # a restart (or a replacement on the same volume) finds the persisted token and creates no other
+    consul_image["log"].write_text("")
+    second = _start_until(consul_image, "agent-started")
+    time.sleep(2)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=20) == 0
+    assert "acl token create" not in consul_image["log"].read_text()

@@ -17,6 +17,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.offline.synth import MeshMocks, RecordingMonitor
+from components.offline.types import CONTAINER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def test_pulumi_up_reports_a_config_mistake_as_a_run_error_without_traceback_or_
 
 def test_pulumi_up_registers_the_mesh_from_engine_config():
     monitor = run_main_under_mocks({"mesh:bindAddress": "127.0.0.1"})
-    assert sum(1 for r in monitor.registrations if r.type == "docker:index/container:Container") >= 20
+    assert sum(1 for r in monitor.registrations if r.type == CONTAINER) >= 20
 
 
 def run_plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -80,3 +81,12 @@ def test_make_plan_on_a_missing_or_broken_file_says_so_in_one_line(tmp_path):
     broken.write_text("config: [\n")
     result = run_plan("--config", str(broken))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "not valid YAML" in result.stderr
+
+
+def test_pulumi_up_on_the_docker_host_refuses_a_cpu_limit_the_host_cannot_give(monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    with pytest.raises(pulumi.RunError) as raised:
+        run_main_under_mocks({"mesh:services": json.dumps({"kong": {"cpus": 3}})})
+    assert str(raised.value).startswith("mesh:services.kong.cpus: kong is limited to 3 CPUs but the Docker host has 2")

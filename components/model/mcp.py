@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from components.model.base import Strict, check_image_reference, check_tcp_port
+from components.catalog.mcp_servers import ORCHESTRATOR_HOST_PORT
+from components.model.base import Strict, check_cpus, check_image_reference, check_tcp_port
 
 
 class McpServerConfig(Strict):
@@ -36,6 +37,11 @@ class McpServerConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int | None) -> int | None:
         return None if port is None else check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod
@@ -65,10 +71,11 @@ class McpOrchestratorConfig(Strict):
 
     docker_host: str | None = Field(default=None, alias="dockerHost")
     """The inner daemon's address as Pulumi reaches it; defaults to the published TLS port on the bind address."""
-    host_port: int = Field(default=12376, alias="hostPort")
+    host_port: int = Field(default=ORCHESTRATOR_HOST_PORT, alias="hostPort")
     image: str | None = None
     memory_mb: int = Field(default=4096, alias="memoryMb", ge=512, le=262144)
-    cpus: float = Field(default=4.0, gt=0, le=64)
+    cpus: float | None = Field(default=None, gt=0, le=64)
+    """No limit by default: each MCP server carries its own, and a fixed default could exceed a small host's CPUs."""
 
     @field_validator("docker_host")
     @classmethod
@@ -83,6 +90,11 @@ class McpOrchestratorConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int) -> int:
         return check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod

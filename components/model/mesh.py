@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from components.model.base import ConfigError, Strict, check_image_reference, check_tcp_port
+from components.model.base import ConfigError, Strict, check_cpus, check_image_reference, check_tcp_port
 from components.model.discovery import DiscoveryConfig
 from components.model.gateway import GatewayConfig
 from components.model.mcp import McpOrchestratorConfig, McpServerConfig
@@ -23,7 +23,7 @@ from components.model.telemetry import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
 
-# Host port ranges by category (SERVICES.md, "Host ports by range"); the policy pack enforces the same.
+# Host port ranges by category (docs/services.md, "Host port ranges"); the policy pack enforces the same.
 DEFAULT_PORT_RANGES: dict[str, tuple[int, int]] = {
     "core": (10000, 10099),
     "ai": (10100, 10199),
@@ -48,6 +48,11 @@ class ServiceOverride(Strict):
     def _image_is_pinned(cls, image: str | None) -> str | None:
         return None if image is None else check_image_reference(image)
 
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
+
     @field_validator("host_ports")
     @classmethod
     def _ports_are_tcp(cls, ports: list[int] | None) -> list[int] | None:
@@ -69,7 +74,7 @@ class _KeyedError(ValueError):
 
 
 class MeshConfig(Strict):
-    """Everything under the `mesh:` namespace, typed. Defaults reproduce SERVICES.md."""
+    """Everything under the `mesh:` namespace, typed. Defaults reproduce docs/services.md."""
 
     bind_address: str = Field(default="127.0.0.1", alias="bindAddress")
     proxy_bind_address: str | None = Field(default=None, alias="proxyBindAddress")

@@ -1,5 +1,9 @@
 """Offline synthesis: run the program under the Pulumi SDK's mock engine and capture every registration.
 
+`Capture` is the test harness's query surface: `one`/`all` find registrations, and the asserting helpers
+(`has_resource_properties`, `has_no_resource`, `resource_count_is`, `all_resources_properties`) fail with a
+mismatch report instead of returning a bool.
+
 The real provider SDKs build and serialize every input; a recording monitor keeps, for each resource,
 its type, name, inputs (secrets marked), parent, dependencies, provider and options. Tests, the
 policy pack's offline evaluation, `make plan` and `make bench` all read this capture.
@@ -7,7 +11,6 @@ policy pack's offline evaluation, `make plan` and `make bench` all read this cap
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,14 +23,12 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.model.base import ConfigError
+from components.offline import provider_state
+from components.offline.assertions import mismatches
+from components.offline.provider_state import uuid_of
 from components.stack.program import build_stack, read_stack_config
 
 PROJECT = "service-mesh"
-CONTAINER = "docker:index/container:Container"
-VOLUME = "docker:index/volume:Volume"
-NETWORK = "docker:index/network:Network"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-IMAGE = "docker:index/image:Image"
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,6 @@ def secret_paths(value: Any, path: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from secret_paths(item, f"{path}[{index}]")
-
-
-def _subset(expected: Any, actual: Any) -> bool:
-    """CDK-style partial match: every key and list item of `expected` is in `actual` (secrets revealed)."""
-    actual = reveal(actual)
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(key in actual and _subset(item, actual[key]) for key, item in expected.items())
-    if isinstance(expected, list):
-        return isinstance(actual, list) and all(any(_subset(item, candidate) for candidate in actual) for item in expected)
-    if callable(expected):
-        return bool(expected(actual))
-    return bool(expected == actual)
 
 
 @dataclass(frozen=True)
@@ -127,8 +116,45 @@ class Capture:
             raise LookupError(f"expected one {type_} named {name!r}, found {len(found)}")
         return found[0]
 
-    def has(self, type_: str, name: str | None = None, props: Mapping[str, Any] | None = None) -> bool:
-        return any(_subset(dict(props or {}), r.props) for r in self.all(type_, name))
+    def has_resource_properties(self, type_: str, props: Mapping[str, Any], name: str | None = None) -> Registration:
+        """The first resource of that type (and name) whose inputs match `props`; else an AssertionError
+        listing, for each candidate, where it differs (see `components.offline.assertions`)."""
+        candidates = self.all(type_, name)
+        report = []
+        for registration in candidates:
+            problems = mismatches(dict(props), registration.plain)
+            if not problems:
+                return registration
+            report.append(f"  {registration.name}:\n" + "\n".join(f"    {problem}" for problem in problems))
+        named = f" named {name!r}" if name is not None else ""
+        if not candidates:
+            raise AssertionError(f"no {type_}{named} is registered")
+        raise AssertionError(f"no {type_}{named} has the expected properties; mismatches:\n" + "\n".join(report))
+
+    def has_no_resource(self, type_: str, props: Mapping[str, Any] | None = None, name: str | None = None) -> None:
+        """No resource of that type (and name) matches `props` (every one, when `props` is None)."""
+        matching = [r.name for r in self.all(type_, name) if not mismatches(dict(props or {}), r.plain)]
+        if matching:
+            raise AssertionError(f"expected no {type_} matching {dict(props or {})!r}, found: {', '.join(matching)}")
+
+    def resource_count_is(self, type_: str, count: int) -> None:
+        found = self.all(type_)
+        if len(found) != count:
+            names = ", ".join(sorted(r.name for r in found))
+            raise AssertionError(f"expected {count} {type_}, found {len(found)}: {names}")
+
+    def all_resources_properties(self, type_: str, props: Mapping[str, Any]) -> None:
+        """Every resource of that type matches `props`; the report names each one that does not, and where."""
+        found = self.all(type_)
+        if not found:
+            raise AssertionError(f"no {type_} is registered")
+        report = []
+        for registration in found:
+            problems = mismatches(dict(props), registration.plain)
+            if problems:
+                report.append(f"  {registration.name}:\n" + "\n".join(f"    {problem}" for problem in problems))
+        if report:
+            raise AssertionError(f"{len(report)} of {len(found)} {type_} differ:\n" + "\n".join(report))
 
     def by_urn(self, urn: str) -> Registration:
         for registration in self.resources:
@@ -147,65 +173,21 @@ class Capture:
         return found
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()
-
-
-def _fake_pem(kind: str, name: str) -> str:
-    return f"-----BEGIN {kind}-----\n{_digest(kind, name)}\n-----END {kind}-----\n"
-
-
-# Computed outputs the SDKs expect from providers that the mock engine does not run (deterministic).
-COMPUTED_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "random:index/randomPassword:RandomPassword": lambda name, inputs: {
-        "result": _digest("password", name)[: int(inputs.get("length", 32))],
-        "bcryptHash": "$2a$10$" + _digest("bcrypt", name)[:53],
-    },
-    "random:index/randomBytes:RandomBytes": lambda name, inputs: {
-        "hex": _digest("bytes", name)[: 2 * int(inputs.get("length", 4))],
-        "base64": _digest("bytes64", name)[:8],
-    },
-    "random:index/randomString:RandomString": lambda name, inputs: {"result": _digest("string", name)[: int(inputs.get("length", 16))]},
-    "random:index/randomUuid:RandomUuid": lambda name, inputs: {"result": _uuid(name)},
-    "tls:index/privateKey:PrivateKey": lambda name, inputs: {
-        "privateKeyPem": _fake_pem("PRIVATE KEY", name),
-        "privateKeyPemPkcs8": _fake_pem("PRIVATE KEY", name),
-        "publicKeyPem": _fake_pem("PUBLIC KEY", name),
-    },
-    "tls:index/selfSignedCert:SelfSignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
-    "tls:index/locallySignedCert:LocallySignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
-    "tls:index/certRequest:CertRequest": lambda name, inputs: {"certRequestPem": _fake_pem("CERTIFICATE REQUEST", name)},
-    REMOTE_IMAGE: lambda name, inputs: {"imageId": "sha256:" + _digest("image", str(inputs.get("name"))), "repoDigest": ""},
-    "consul:index/aclToken:AclToken": lambda name, inputs: {"accessorId": _uuid("accessor/" + name)},
-    # a local build (skip_push): the provider reports the image ID as repoDigest
-    IMAGE: lambda name, inputs: {
-        "repoDigest": "sha256:" + _digest("build", str(inputs.get("imageName"))),
-        "baseImageName": inputs.get("imageName"),
-    },
-}
-
 # Results of provider functions (invokes) the program calls, by token (deterministic).
 MOCKED_CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "consul:index/getAclTokenSecretId:getAclTokenSecretId": lambda args: {
         "accessorId": args.get("accessorId"),
         "id": args.get("accessorId"),
-        "secretId": _uuid("secret/" + str(args.get("accessorId"))),
+        "secretId": uuid_of("secret/" + str(args.get("accessorId"))),
     },
 }
 
 
-def _uuid(name: str) -> str:
-    digest = _digest("uuid", name)
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
 class MeshMocks(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        computed = COMPUTED_OUTPUTS.get(args.typ)
-        state = dict(args.inputs)
-        if computed is not None:
-            state.update(computed(args.name, args.inputs))
-        return f"{args.name}-id", state
+        # what the real provider writes back after the create, in its own forms (provider_state.py)
+        resource_id = provider_state.resource_id(args.typ, args.name, args.inputs)
+        return resource_id, provider_state.written_back(args.typ, args.name, args.inputs, resource_id)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         mocked = MOCKED_CALLS.get(args.token)

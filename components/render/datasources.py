@@ -11,6 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from components.catalog.names import ALERTMANAGER, JAEGER, LOKI, PROMETHEUS
+from components.catalog.services import CATALOG
 from components.render.telemetry import LOG_SERVICE_LABEL
 
 PROMETHEUS_UID = "prometheus"
@@ -43,8 +45,8 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             uid=PROMETHEUS_UID,
             name="Prometheus",
             type="prometheus",
-            service="prometheus",
-            url="http://prometheus:9090",
+            service=PROMETHEUS,
+            url=f"http://{CATALOG[PROMETHEUS].mesh_address()}",
             json_data={"httpMethod": "POST", "timeInterval": "15s"},
             is_default=True,
         ),
@@ -52,8 +54,8 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             uid=LOKI_UID,
             name="Loki",
             type="loki",
-            service="loki",
-            url="http://loki:3100",
+            service=LOKI,
+            url=f"http://{CATALOG[LOKI].mesh_address()}",
             json_data={
                 "maxLines": 1000,
                 # a trace id in a log line (Kong and OTel loggers write trace_id=...) links to the trace
@@ -72,8 +74,8 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             uid=JAEGER_UID,
             name="Jaeger",
             type="jaeger",
-            service="jaeger",
-            url="http://jaeger:16686",
+            service=JAEGER,
+            url=f"http://{CATALOG[JAEGER].mesh_address('ui')}",
             json_data={
                 # a span jumps to its service's log lines around the span's time; not filtered by trace id,
                 # since Kong's access log lines (the main source of spans) carry none
@@ -92,8 +94,8 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             uid=ALERTMANAGER_UID,
             name="Alertmanager",
             type="alertmanager",
-            service="alertmanager",
-            url="http://alertmanager:9093",
+            service=ALERTMANAGER,
+            url=f"http://{CATALOG[ALERTMANAGER].mesh_address()}",
             json_data={"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
         ),
     )

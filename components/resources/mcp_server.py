@@ -30,12 +30,16 @@ class McpServerArgs:
     """The inner `mcp-network`."""
 
 
+TYPE_TOKEN = "service-mesh:mcp_server:McpServer"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class McpServer(pulumi.ComponentResource):
     container: docker.Container
     volumes: list[docker.Volume]
 
     def __init__(self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:mcp_server:McpServer", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         server = args.server
         inner = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
@@ -70,6 +74,10 @@ class McpServer(pulumi.ComponentResource):
             network_name=args.network_name,
             aliases=[server.service],
             wait_timeout_s=INNER_WAIT_TIMEOUT_S,
+            hostname=server.service,
+            # supergateway and node exit at once on SIGTERM; the memory server writes its file on every change
+            stop_signal="SIGTERM",
+            stop_grace_s=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
             envs=[f"{key}={value}" for key, value in server.env] or None,

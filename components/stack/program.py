@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -12,10 +13,7 @@ from typing import Any
 import pulumi
 
 from components.model.mesh import parse_mesh_config, strip_namespace
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 
 
@@ -35,21 +33,34 @@ class StackResult:
     """Every config file the stack renders, by its path under build/."""
 
 
-def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
-    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
-    config = parse_mesh_config(raw_config)
-    services = resolve_services(config)
-    mcp = resolve_mcp(config, services)
-    # the gateway routes what the mesh will register: host services and MCP servers alike
-    plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
+def local_docker_cpus() -> int | None:
+    """The CPUs Docker can hand a container when the Docker host is this machine (a local socket); None otherwise.
 
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
+    The provider talks to `docker:host`, else `DOCKER_HOST`, else the local socket. Docker counts the CPUs this
+    process may run on (Go's runtime.NumCPU), which is what `sched_getaffinity` says.
+    """
+    host = pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or ""
+    if host and not host.startswith(("unix://", "npipe://")):
+        return None
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def build_stack(raw_config: Mapping[str, Any], host_cpus: int | None = None) -> StackResult:
+    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh.
+
+    `host_cpus`: the Docker host's CPU count when it is known (`local_docker_cpus()` under `pulumi up`); offline
+    synthesis leaves it unknown, so the result does not depend on the machine it runs on.
+    """
+    plan = plan_stack(parse_mesh_config(raw_config), host_cpus)
+    mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
     outputs = {
         "accessPoints": mesh.access_points,
-        "services": [service.name for service in services],
+        "services": list(plan.service_names),
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
         "mcpServers": mesh.mcp_urls,
-        "mcpDockerHost": mcp.orchestrator.docker_host,
+        "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}
