@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.offline.engine.replay import create_network, host_daemon
-from components.offline.synth import NETWORK
+from components.offline.types import NETWORK
 from tests.engine.conftest import ReplayedMesh
 
 ORCHESTRATOR = "mcp-orchestrator"

@@ -8,7 +8,7 @@ import pytest
 
 from components.offline.engine.replay import ReplayError, UntranslatedInputError, create_container, plan_containers, translate, wait_healthy
 from components.offline.engine.standins import standin_services
-from components.offline.synth import CONTAINER
+from components.offline.types import CONTAINER
 from tests.engine.conftest import ReplayedMesh
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.offline.engine.standins import tar_of
-from components.offline.synth import CONTAINER, IMAGE, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration
+from components.offline.synth import Capture, Registration
+from components.offline.types import CONTAINER, IMAGE, NETWORK, REMOTE_IMAGE, VOLUME
 
 # lifecycle inputs the replay honours itself rather than passing to the daemon
 _LIFECYCLE = {"wait", "waitTimeout", "name", "image", "destroyGraceSeconds", "mustRun", "start", "rm", "removeVolumes"}

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.offline.synth import COMPUTED_OUTPUTS, Capture, Registration
+from components.offline.provider_state import _fake_pem as placeholder_pem
+from components.offline.synth import Capture, Registration
 
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
@@ -58,9 +59,17 @@ _EXT_KEY_USAGE = {
 }
 
 
+# the PEM kind of each output the mock state fills with a placeholder (provider_state's tls rules)
+_PLACEHOLDER_KINDS = {
+    PRIVATE_KEY: {"privateKeyPem": "PRIVATE KEY", "privateKeyPemPkcs8": "PRIVATE KEY", "publicKeyPem": "PUBLIC KEY"},
+    SELF_SIGNED: {"certPem": "CERTIFICATE"},
+    LOCALLY_SIGNED: {"certPem": "CERTIFICATE"},
+    CERT_REQUEST: {"certRequestPem": "CERTIFICATE REQUEST"},
+}
+
+
 def _placeholder(registration: Registration) -> dict[str, str]:
-    computed = COMPUTED_OUTPUTS[registration.type](registration.name, registration.plain)
-    return {key: value for key, value in computed.items() if isinstance(value, str)}
+    return {key: placeholder_pem(kind, registration.name) for key, kind in _PLACEHOLDER_KINDS[registration.type].items()}
 
 
 def _generate_key(inputs: dict[str, Any]) -> Any:
