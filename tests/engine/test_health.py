@@ -40,7 +40,7 @@ def test_the_daemon_got_the_programs_limits_restart_policy_and_hardening(mesh: R
         host = mesh.client.api.inspect_container(spec.name)["HostConfig"]
         given = {
             "Memory": int(props["memory"]) * 1024 * 1024,
-            "NanoCpus": round(float(props["cpus"]) * 1e9),
+            "NanoCpus": round(float(props.get("cpus", 0)) * 1e9),
             "RestartPolicy": props["restart"],
             "Privileged": bool(props.get("privileged", False)),
             "SecurityOpt": list(props.get("securityOpts") or []),

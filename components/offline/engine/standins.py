@@ -116,7 +116,7 @@ def fitting_config(defaults: Capture) -> dict[str, Any]:
     """`mesh:mcpOrchestrator.cpus` lowered to this host's CPU count when the default asks for more (Docker refuses it)."""
     host_cpus = os.cpu_count() or 1
     orchestrator = next((r for r in defaults.all(CONTAINER_TYPE) if r.label("mesh.service") == "mcp-orchestrator"), None)
-    if orchestrator is None or float(orchestrator.plain["cpus"]) <= host_cpus:
+    if orchestrator is None or float(orchestrator.plain.get("cpus", 0)) <= host_cpus:
         return {}
     return {"mcpOrchestrator": {"cpus": host_cpus}}
 
