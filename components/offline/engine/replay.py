@@ -12,14 +12,15 @@ replay with its name, so nothing the program asks for is dropped silently.
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import re
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.offline.engine.standins import tar_of
 from components.offline.synth import Capture, Registration
 from components.offline.types import CONTAINER, IMAGE, NETWORK, REMOTE_IMAGE, VOLUME
 
@@ -454,3 +455,15 @@ def remove_replayed(client: Any, capture: Capture, specs: list[ContainerSpec]) -
     for volume in volumes_for(capture, specs):
         for found in client.volumes.list(filters={"name": volume.plain["name"]}):
             found.remove(force=True)
+
+
+def tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A tar archive of absolute paths -> (content, mode), as pulumi-docker builds one per upload."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, (content, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = mode
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()

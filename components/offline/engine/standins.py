@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -232,17 +231,3 @@ def _has_image(client: Any, ref: str) -> bool:
     except Exception:
         return False
     return True
-
-
-def tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
-    """A tar archive of absolute paths -> (content, mode), as pulumi-docker builds one per upload."""
-    import tarfile
-
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, (content, mode) in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            info.mode = mode
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
