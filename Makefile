@@ -20,7 +20,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-live fuzz bench lint mutate venv prerequisites stack pack-config docs lock mcp-lock
+.PHONY: help up preview destroy plan verify test test-live test-engine fuzz bench lint mutate venv prerequisites stack pack-config docs lock mcp-lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ test-live: venv ## Day 1 and day 2 on this machine's Docker (Automation API): up
 
 fuzz: venv ## A long run of the stack-file fuzz test (FUZZ_EXAMPLES cases, default 2000)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -p no:cacheprovider tests/test_config_fuzz.py
+
+test-engine: venv ## Run the engine tests: a private dockerd, stand-in images (cached in build/engine), the program's containers replayed
+	$(PY) -m pytest tests/engine --engine -p no:cacheprovider -rxs
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench

@@ -17,6 +17,18 @@ from tests.host_tools import SKIP_REASON_PREFIX, require
 from tests.loopback import LoopbackMesh
 
 _STARTED = pytest.StashKey[float]()
+ENGINE_TESTS = Path(__file__).resolve().parent / "engine"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--engine", action="store_true", help="run tests/engine (a private dockerd; `make test-engine`)")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/engine start a Docker daemon and build images: only `make test-engine` (--engine) collects them."""
+    if collection_path == ENGINE_TESTS and not config.getoption("--engine"):
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

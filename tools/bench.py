@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from components.offline import bench
+from components.offline.engine import bench as engine_bench
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,9 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     report.parallelism = bench.measure_parallelism()
     report.determinism = bench.measure_determinism(args.out / "bench")
     report.test_suite = bench.measure_test_suite(args.out / "test-time.json")
+    report.engine = engine_bench.measure_engine(Path.cwd())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(bench.as_json(report))
     print(bench.format_table(report))
+    print(engine_bench.format_engine(report.engine))
     print(f"\n{bench.targets_met(report)}; wrote {args.out / 'bench.json'}")
     return 0 if bench.report_met(report) or not args.strict else 1
 

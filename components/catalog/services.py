@@ -372,7 +372,11 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             hardening=entrypoint_drops_root("rabbitmq", writable_root_reason=UPLOADED_CONFIG),
             ports=(Port(5672, 10007, "amqp"), Port(15672, 10008, "management"), Port(15692, None, "prometheus")),
             probe=Probe(
-                ("CMD", "rabbitmq-diagnostics", "-q", "ping"), "rabbitmq-diagnostics", interval_s=15, timeout_s=10, start_period_s=60
+                ("CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"),
+                "rabbitmq-diagnostics",
+                interval_s=15,
+                timeout_s=10,
+                start_period_s=60,
             ),
             check=Check("tcp", 5672),
             metrics=Metrics(15692),

@@ -49,6 +49,8 @@ class BenchReport:
     parallelism: dict[str, Any] = field(default_factory=dict)
     determinism: dict[str, Any] = field(default_factory=dict)
     test_suite: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)
+    """The program's containers on a private Docker daemon (components/offline/engine/bench.py), or why skipped."""
 
 
 def peak_rss_mb() -> float:
