@@ -55,18 +55,23 @@ class ConsulAgentConfig:
 
     management_token: str
     datacenter: str = "dc1"
-    node_name: str = CONSUL_NODE_NAME
+    node_name: str | None = CONSUL_NODE_NAME
+    """None: the host name (on a swarm, one per task: `consul-{{.Node.Hostname}}`)."""
     bootstrap_expect: int = 1
     client_addr: str = "0.0.0.0"
     data_dir: str = CONSUL_DATA_DIR
     ui: bool = True
     prometheus_retention_time: str = "60s"
     """Above zero, so `/v1/agent/metrics?format=prometheus` serves metrics (Prometheus scrapes every 15-30s)."""
+    retry_join: tuple[str, ...] = ()
+    """Addresses of the other servers (a DNS name resolving to all of them: the swarm's `dnsrr` service name)."""
+    bind_addr: str | None = None
+    """Consul's cluster address; on a swarm a go-sockaddr template picking the overlay's interface."""
 
 
 def render_consul_agent_config(config: ConsulAgentConfig) -> str:
     """The server's agent config as JSON (Consul reads `.json` files of its config dir)."""
-    document = {
+    document: dict[str, object] = {
         "datacenter": config.datacenter,
         "node_name": config.node_name,
         "server": True,
@@ -82,6 +87,12 @@ def render_consul_agent_config(config: ConsulAgentConfig) -> str:
         },
         "telemetry": {"prometheus_retention_time": config.prometheus_retention_time, "disable_hostname": True},
     }
+    if config.node_name is None:
+        del document["node_name"]
+    if config.retry_join:
+        document["retry_join"] = list(config.retry_join)
+    if config.bind_addr is not None:
+        document["bind_addr"] = config.bind_addr
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 

@@ -16,7 +16,9 @@ from components.plan.endpoints import service_endpoints
 from components.plan.gateway import plan_gateway
 from components.plan.mcp import mcp_endpoints, resolve_mcp
 from components.plan.services import resolve_services
+from components.plan.swarm import plan_swarm, swarm_endpoints
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
+from components.stack.swarm import SwarmMesh, SwarmMeshArgs
 
 
 def read_stack_config() -> dict[str, Any]:
@@ -40,10 +42,15 @@ def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     config = parse_mesh_config(raw_config)
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
-    # the gateway routes what the mesh will register: host services and MCP servers alike
-    plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
-
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
+    mesh: ServiceMesh | SwarmMesh
+    if config.platform == "swarm":
+        swarm = plan_swarm(config, services)
+        plan_gateway(config, swarm_endpoints(services) + mcp_endpoints(mcp))
+        mesh = SwarmMesh("mesh", SwarmMeshArgs(config=config, services=services, swarm=swarm, mcp=mcp))
+    else:
+        # the gateway routes what the mesh will register: host services and MCP servers alike
+        plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
+        mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
     outputs = {
         "accessPoints": mesh.access_points,
         "services": [service.name for service in services],
