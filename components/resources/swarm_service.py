@@ -100,20 +100,20 @@ def _split_envs(envs: Sequence[pulumi.Input[str]]) -> tuple[dict[str, str], list
     return plain, secret
 
 
-def _secret_values(service: str, secrets: list[pulumi.Output[str]], declared: Sequence[SecretEnv]) -> pulumi.Output[dict[str, str]]:
-    """The credential variables by name; a credential with no file form would be lost, so it stops the program."""
+def credentials_by_name(service: str, entries: Sequence[str], declared: Sequence[SecretEnv]) -> dict[str, str]:
+    """The credential variables (`NAME=value`) by name; one with no secret file would be lost, so it stops the program."""
+    values = dict(entry.partition("=")[::2] for entry in entries)
     expected = {secret.env for secret in declared}
+    if set(values) != expected:
+        raise ValueError(
+            f"{service}: credential variables {sorted(values)} but swarm secret files for {sorted(expected)} "
+            "(components.plan.swarm.SECRET_ENVS)"
+        )
+    return values
 
-    def by_name(entries: list[str]) -> dict[str, str]:
-        values = dict(entry.partition("=")[::2] for entry in entries)
-        if set(values) != expected:
-            raise ValueError(
-                f"{service}: credential variables {sorted(values)} but swarm secret files for {sorted(expected)} "
-                "(components.plan.swarm.SECRET_ENVS)"
-            )
-        return values
 
-    return pulumi.Output.all(*secrets).apply(by_name)
+def _secret_values(service: str, secrets: list[pulumi.Output[str]], declared: Sequence[SecretEnv]) -> pulumi.Output[dict[str, str]]:
+    return pulumi.Output.all(*secrets).apply(lambda entries: credentials_by_name(service, entries, declared))
 
 
 def declared_content(declared: SecretEnv) -> Callable[[dict[str, str]], str]:
