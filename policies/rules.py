@@ -380,13 +380,15 @@ def check_stateful_placement(name: str, props: Mapping[str, Any], config: Mappin
     placement = props.get("placement") or {}
     pinned = any(str(constraint).startswith("node.labels.") for constraint in placement.get("constraints") or [])
     one_per_node = placement.get("maxReplicas") == 1
-    if int(props["replicas"]) == 1 and pinned:
+    replicas = int(props["replicas"])
+    limit = int(placement.get("maxReplicas") or 0) or "unlimited"
+    if replicas == 1 and pinned:
         return
-    if one_per_node and props["replicas"] > 1:
+    if one_per_node and replicas > 1:
         return  # a cluster (Consul): one task per node, each owns its node's volume
     yield (
-        f"service {who(props, name)} keeps data in volume {volumes[0].get('source')} but runs {props['replicas']} task(s) "
-        f"with constraints {placement.get('constraints') or []} and max_replicas {placement.get('maxReplicas') or 'unlimited'}; "
+        f"service {who(props, name)} keeps data in volume {volumes[0].get('source')} but runs {replicas} task(s) "
+        f"with constraints {list(placement.get('constraints') or [])} and max_replicas {limit}; "
         "pin one task to a labelled node (node.labels.mesh.data.<service>==true) or run one task per node"
     )
 

@@ -23,11 +23,13 @@ from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
     CONSUL_SERVICE,
     DOCKER_PROVIDER,
+    SERVICE,
     changed,
     consul_service,
     container_props,
     healthy_stack,
     registration,
+    swarm_service_props,
     urn_of,
     with_resources,
 )
@@ -179,6 +181,20 @@ BAD: list[tuple[str, Callable[[], Capture], dict[str, Any], list[str]]] = [
     ("restart-policy", lambda: changed(healthy_stack(), "postgres", restart="always"), {}, ["restart policy always", "'unless-stopped'"]),
     ("no-new-privileges", lambda: without_key("securityOpts"), {}, ["may gain privileges"]),
     (
+        "stateful-service-placement",
+        lambda: with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", replicas=2))),
+        {},
+        ["runs 2 task(s)", "pin one task to a labelled node"],
+    ),
+    (
+        "swarm-secrets-as-files",
+        lambda: with_resources(
+            healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", env={"POSTGRES_PASSWORD": "hunter2"}))
+        ),
+        {},
+        ["sets POSTGRES_PASSWORD in its environment"],
+    ),
+    (
         "credential-env-secret",
         lambda: changed(healthy_stack(), "postgres", envs=["POSTGRES_USER=mesh", "POSTGRES_PASSWORD=hunter2"]),
         {},
@@ -193,6 +209,10 @@ def test_each_rule_fires_on_its_violation_and_only_it(policy, stack, config, wor
     assert fired(violations) == {policy}, format_violations(violations)
     for word in words:
         assert any(word in violation.message for violation in violations), (word, format_violations(violations))
+
+
+def test_a_swarm_service_that_keeps_every_rule_passes_the_pack():
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres")))) == []
 
 
 def test_every_policy_of_the_pack_has_a_violating_case():
