@@ -2,7 +2,8 @@
 
 Each node is Debian's `dockerd` in its own network and UTS namespace (so each has its own address and host
 name), with its own socket, data root, exec root and pid file under a temporary directory; the namespaces are
-joined by a bridge whose forwarding this module allows and removes again. Node 1 initialises the swarm, the
+joined by a bridge inside a fourth namespace, so the host's firewall (FORWARD set to DROP by the host's Docker) is
+neither in the way nor changed. Node 1 initialises the swarm, the
 others join it. Traffic stays on the bridge's addresses (10.213.x.0/24, inside these namespaces) and on unix
 sockets. `close` stops only the daemons it started, by pid, and removes what it created.
 
@@ -34,11 +35,11 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN_SCRIPT = Path(__file__).resolve().parent / "standin_server.py"
 STANDIN_IMAGE = "mesh-standin:bookworm"
-PACKAGES = ("python3-minimal", "curl", "wget", "procps")
+PACKAGES = ("python3", "curl", "wget", "procps")
 """What the catalog's probes run (curl, wget, bash, python) and what the tests read tasks with."""
 API_VERSION = "1.41"
 """dockerd 20.10's API."""
-REQUIRED_TOOLS = ("dockerd", "mmdebstrap", "ip", "nsenter", "unshare", "iptables")
+REQUIRED_TOOLS = ("dockerd", "mmdebstrap", "ip", "nsenter", "unshare")
 
 T = TypeVar("T")
 
@@ -124,24 +125,24 @@ class SwarmCluster:
     tag: str = field(default_factory=lambda: f"{os.getpid() % 100000}")
     nodes: list[Node] = field(default_factory=list)
     workdir: Path | None = None
-    _forward_rule: list[str] | None = None
-    _bridge: str | None = None
+    _switch_created: bool = False
 
     def __post_init__(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="mesh-swarm-"))
         self.bridge = f"msw{self.tag}b"
+        self.switch = f"msw{self.tag}sw"
 
     @property
     def manager(self) -> Node:
         return self.nodes[0]
 
     def start(self) -> None:
-        _run("ip", "link", "add", self.bridge, "type", "bridge")
-        self._bridge = self.bridge
-        _run("ip", "link", "set", self.bridge, "up")
-        # the host's Docker sets FORWARD to DROP; bridged traffic between the nodes must pass (removed in close)
-        self._forward_rule = ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
-        _run("iptables", "-I", *self._forward_rule)
+        # the bridge lives in a namespace of its own: bridged frames meet that namespace's empty firewall, not the
+        # host's FORWARD chain (which the host's Docker sets to DROP and other daemons rewrite)
+        _run("ip", "netns", "add", self.switch)
+        self._switch_created = True
+        _run("ip", "netns", "exec", self.switch, "ip", "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "netns", "exec", self.switch, "ip", "link", "set", self.bridge, "up")
         for index in range(1, self.size + 1):
             self.nodes.append(self._start_node(index))
         for node in self.nodes:
@@ -156,7 +157,8 @@ class SwarmCluster:
         _run("ip", "netns", "add", netns)
         host_end, node_end = f"msw{self.tag}h{index}", f"msw{self.tag}p{index}"
         _run("ip", "link", "add", host_end, "type", "veth", "peer", "name", node_end)
-        _run("ip", "link", "set", host_end, "master", self.bridge, "up")
+        _run("ip", "link", "set", host_end, "netns", self.switch)
+        _run("ip", "netns", "exec", self.switch, "ip", "link", "set", host_end, "master", self.bridge, "up")
         _run("ip", "link", "set", node_end, "netns", netns)
         inside = ["ip", "netns", "exec", netns]
         _run(*inside, "ip", "link", "set", "lo", "up")
@@ -204,9 +206,14 @@ class SwarmCluster:
         manager.api.init_swarm(advertise_addr=manager.address, listen_addr=f"{manager.address}:2377")
         token = manager.api.inspect_swarm()["JoinTokens"]["Worker"]
         for node in self.nodes[1:]:
-            node.api.join_swarm([f"{manager.address}:2377"], token, listen_addr=f"{node.address}:2377", advertise_addr=node.address)
+            try:
+                node.api.join_swarm([f"{manager.address}:2377"], token, listen_addr=f"{node.address}:2377", advertise_addr=node.address)
+            except docker.errors.APIError as error:
+                # on a busy machine the join outlasts the API call; the daemon keeps joining in the background
+                if "continue in the background" not in str(error):
+                    raise
         wait_for(
-            f"{self.size} ready nodes", lambda: len([n for n in manager.api.nodes() if n["Status"]["State"] == "ready"]) == self.size, 60
+            f"{self.size} ready nodes", lambda: len([n for n in manager.api.nodes() if n["Status"]["State"] == "ready"]) == self.size, 180
         )
 
     def swarm_node(self, node: Node) -> dict[str, Any]:
@@ -257,10 +264,8 @@ class SwarmCluster:
                 node.process.wait(timeout=10)
         for node in self.nodes:
             _run("ip", "netns", "del", node.netns, check=False)
-        if self._bridge is not None:
-            _run("ip", "link", "del", self._bridge, check=False)
-        if self._forward_rule is not None:
-            _run("iptables", "-D", *self._forward_rule, check=False)
+        if self._switch_created:
+            _run("ip", "netns", "del", self.switch, check=False)  # takes the bridge and the veth ends with it
         if self.workdir is not None:
             # dockerd leaves its overlay and netns mounts behind when it dies; detach them before removing the files
             _run("umount", "-R", "-l", str(self.workdir), check=False)
