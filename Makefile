@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-swarm bench lint venv prerequisites stack
+.PHONY: help up preview destroy plan verify test test-swarm bench lint venv prerequisites stack docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ test-swarm: venv ## Prove the swarm platform on a real 3-node swarm in network n
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench
+
+docs: venv ## Regenerate docs/services.md from the catalog (tests fail when it is stale)
+	$(PY) -m tools.docs
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .

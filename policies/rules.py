@@ -565,7 +565,7 @@ def build_policies() -> list[Policy]:
     return [
         resource_policy(
             "host-port-in-category-range",
-            "Host ports fall in their category's range (SERVICES.md).",
+            "Host ports fall in their category's range (docs/services.md).",
             MANDATORY,
             c,
             check_port_ranges,

@@ -1,4 +1,4 @@
-"""The pack's configuration: per policy, a JSON schema whose defaults reproduce SERVICES.md.
+"""The pack's configuration: per policy, a JSON schema whose defaults reproduce docs/services.md.
 
 The engine hands each policy its section of `--policy-pack-config` (or nothing); `policy_config`
 fills what the user left out from the same defaults, so the pack behaves the same everywhere.
@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-# SERVICES.md, "Host ports by range"; a test asserts these equal components.model.mesh.DEFAULT_PORT_RANGES.
+# docs/services.md, "Host port ranges"; a test asserts these equal components.model.mesh.DEFAULT_PORT_RANGES.
 PORT_RANGES: dict[str, list[int]] = {
     "core": [10000, 10099],
     "ai": [10100, 10199],
@@ -42,7 +42,7 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "type": "object",
             "description": "Per category, other categories whose ranges its containers may publish in.",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            # the DinD orchestrator publishes the MCP servers' ports (SERVICES.md)
+            # the DinD orchestrator publishes the MCP servers' ports (docs/services.md)
             "default": {"orchestration": ["mcp"]},
         },
     },

@@ -8,10 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from components.offline.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret
-
-CONSUL_SERVICE = "consul:index/service:Service"
-DOCKER_PROVIDER = "pulumi:providers:docker"
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE
 
 
 def urn_of(type_: str, name: str) -> str:
@@ -114,9 +112,6 @@ def changed(capture: Capture, resource_name: str, /, **changes: Any) -> Capture:
 
 def with_resources(capture: Capture, *extra: Registration, without: tuple[str, ...] = ()) -> Capture:
     return Capture(resources=[r for r in capture.resources if r.name not in without] + list(extra))
-
-
-SERVICE = "docker:index/service:Service"
 
 
 def swarm_service_props(service: str, *, env: dict[str, str] | None = None, replicas: int = 1) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from components.catalog.services import CATALOG
-from components.offline.synth import CONTAINER, Capture, Registration
+from components.offline.synth import Capture, Registration
+from components.offline.types import CONTAINER
 
 
 def on_host_daemon(container: Registration) -> bool:

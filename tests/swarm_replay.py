@@ -18,7 +18,8 @@ from typing import Any
 import docker
 
 from components.catalog.services import CATALOG
-from components.offline.synth import NETWORK, SECRET, SERVICE, SERVICE_CONFIG, Capture, Registration
+from components.offline.synth import Capture, Registration
+from components.offline.types import NETWORK, SECRET, SERVICE, SERVICE_CONFIG
 
 _UNITS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6}
 

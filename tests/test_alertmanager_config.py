@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from components.model.monitoring import AlertingConfig
-from components.offline.synth import CONTAINER, Capture, Registration
+from components.offline.synth import Capture, Registration
+from components.offline.types import CONTAINER
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
 from components.wiring.monitoring import NO_RECEIVER_WARNING
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import mesh_status
 from components.catalog.services import CATALOG
-from components.offline.synth import CONTAINER, IMAGE, REMOTE_IMAGE, Capture
+from components.offline.synth import Capture
+from components.offline.types import BACKEND_IMAGE, CONTAINER, IMAGE, REMOTE_IMAGE, SERVICE_MESH
 from tests.loopback import free_port, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +34,8 @@ def test_the_backend_image_is_built_from_backend_dir_without_a_registry(plan: Ca
     assert build["skipPush"] is True
     assert build["imageName"] == CATALOG["backend"].image
     component = plan.by_urn(plan.one(IMAGE, "backend-image-build").parent)
-    assert component.type == "service-mesh:backend_image:BackendImage"
-    assert plan.by_urn(component.parent).type == "service-mesh:mesh:ServiceMesh"
+    assert component.type == BACKEND_IMAGE
+    assert plan.by_urn(component.parent).type == SERVICE_MESH
 
 
 def test_the_backend_container_runs_the_image_it_built(plan: Capture) -> None:

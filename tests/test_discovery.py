@@ -18,12 +18,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import components.stack.mesh
+import components.plan.stack
 from components.catalog.endpoint import Endpoint
 from components.catalog.services import CATALOG, Check
 from components.model.base import ConfigError
 from components.model.mesh import parse_mesh_config
-from components.offline.synth import CONTAINER, Capture, Registration, Secret
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import (
+    ACL_POLICY,
+    ACL_TOKEN,
+    CONSUL_NODE,
+    CONSUL_PROVIDER,
+    CONSUL_SERVICE,
+    CONTAINER,
+    RANDOM_UUID,
+    SERVICE_DISCOVERY,
+)
 from components.plan.endpoints import service_endpoints
 from components.plan.services import resolve_services
 from components.render.consul import (
@@ -34,13 +44,6 @@ from components.render.consul import (
     esm_policy,
 )
 from tests.queries import host_containers, listening_ports
-
-SERVICE = "consul:index/service:Service"
-NODE = "consul:index/node:Node"
-PROVIDER = "pulumi:providers:consul"
-ACL_POLICY = "consul:index/aclPolicy:AclPolicy"
-ACL_TOKEN = "consul:index/aclToken:AclToken"
-RANDOM_UUID = "random:index/randomUuid:RandomUuid"
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"}
 
@@ -55,7 +58,7 @@ def inner_containers(plan: Capture) -> list[Registration]:
 
 
 def consul_services(plan: Capture) -> list[Registration]:
-    return plan.all(SERVICE)
+    return plan.all(CONSUL_SERVICE)
 
 
 def container_for(plan: Capture, service: str) -> Registration:
@@ -116,12 +119,12 @@ def test_every_deployed_service_has_a_consul_service_and_nothing_undeployed_is_r
 
 
 def test_a_disabled_service_is_not_registered(plan, synth):
-    assert not plan.has(SERVICE, props={"name": "ollama"})  # off in the catalog
+    plan.has_no_resource(CONSUL_SERVICE, {"name": "ollama"})  # off in the catalog
     without_neo4j = synth({"services": {"neo4j": {"enabled": False}}})
-    assert not without_neo4j.has(SERVICE, props={"name": "neo4j"})
-    assert without_neo4j.has(SERVICE, props={"name": "postgres"})
+    without_neo4j.has_no_resource(CONSUL_SERVICE, {"name": "neo4j"})
+    without_neo4j.has_resource_properties(CONSUL_SERVICE, {"name": "postgres"})
     with_ollama = synth({"services": {"ollama": {"enabled": True}}})
-    assert with_ollama.has(SERVICE, props={"name": "ollama", "address": "ollama", "port": 11434})
+    with_ollama.has_resource_properties(CONSUL_SERVICE, {"name": "ollama", "address": "ollama", "port": 11434})
 
 
 def test_replicas_register_one_instance_each_with_its_own_id_address_and_check(synth):
@@ -137,7 +140,7 @@ def test_replicas_register_one_instance_each_with_its_own_id_address_and_check(s
 
 
 def test_services_are_registered_on_the_external_node_consul_esm_watches(plan):
-    node = plan.one(NODE, "mesh-discovery-node").plain
+    node = plan.one(CONSUL_NODE, "mesh-discovery-node").plain
     assert node["meta"] == {"external-node": "true", "external-probe": "true"}
     assert {service.plain["node"] for service in consul_services(plan)} == {node["name"]}
     # consul-esm pings the node: its address must resolve inside the consul-esm container
@@ -202,7 +205,7 @@ def test_an_endpoint_without_a_check_is_registered_without_one(synth, monkeypatc
         extra = Endpoint("mcp-demo", "mcp-demo", "mcp-orchestrator", 3001, None, None, False, "mcp", "mcp")
         return [*original(services), extra]
 
-    monkeypatch.setattr(components.stack.mesh, "service_endpoints", with_an_unchecked_endpoint)
+    monkeypatch.setattr(components.plan.stack, "service_endpoints", with_an_unchecked_endpoint)
     plan = synth()
     (registered,) = [s for s in consul_services(plan) if s.plain["name"] == "mcp-demo"]
     assert not registered.plain.get("checks")
@@ -233,7 +236,7 @@ def test_the_stack_lists_every_registration_with_its_check_target(plan):
 
 
 def test_the_consul_provider_depends_on_the_consul_container_and_manages_every_consul_resource(plan):
-    provider = plan.one(PROVIDER, "mesh-discovery-consul")
+    provider = plan.one(CONSUL_PROVIDER, "mesh-discovery-consul")
     consul = container_for(plan, "consul")
     assert consul.urn in provider.dependencies
     for registration in plan.resources:
@@ -242,23 +245,23 @@ def test_the_consul_provider_depends_on_the_consul_container_and_manages_every_c
 
 
 def test_discovery_is_one_component_owning_the_provider_acls_and_registrations(plan):
-    (component,) = plan.all("service-mesh:discovery:ServiceDiscovery")
+    (component,) = plan.all(SERVICE_DISCOVERY)
     owned = {r.urn for r in plan.descendants_of(component.urn)}
-    consul_resources = [r for r in plan.resources if r.type.startswith("consul:") or r.type == PROVIDER]
+    consul_resources = [r for r in plan.resources if r.type.startswith("consul:") or r.type == CONSUL_PROVIDER]
     assert consul_resources and {r.urn for r in consul_resources} <= owned
 
 
 def test_the_provider_reaches_consul_on_its_published_port_unless_configured(plan, synth):
-    assert plan.one(PROVIDER, "mesh-discovery-consul").plain | {"token": None} == {
+    assert plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain | {"token": None} == {
         "address": "127.0.0.1:10006",
         "scheme": "http",
         "datacenter": "dc1",
         "token": None,
     }
     moved = synth({"services": {"consul": {"hostPorts": [10066]}}})
-    assert moved.one(PROVIDER, "mesh-discovery-consul").plain["address"] == "127.0.0.1:10066"
+    assert moved.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain["address"] == "127.0.0.1:10066"
     remote = synth({"discovery": {"address": "https://consul.example:8501"}})
-    assert remote.has(PROVIDER, "mesh-discovery-consul", {"address": "consul.example:8501", "scheme": "https"})
+    remote.has_resource_properties(CONSUL_PROVIDER, {"address": "consul.example:8501", "scheme": "https"}, name="mesh-discovery-consul")
 
 
 @pytest.mark.parametrize(
@@ -279,7 +282,7 @@ def test_a_wrong_discovery_setting_names_its_key(synth, discovery, key):
 
 
 def test_every_token_and_the_management_secret_are_secret_in_every_input_and_output(plan):
-    management = plan.one(PROVIDER, "mesh-discovery-consul").props["token"]
+    management = plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").props["token"]
     assert isinstance(management, Secret)
     esm_token = json.loads(upload_content(container_for(plan, "consul-esm"), ESM_CONFIG_PATH))["token"]
     tokens = {management.value, esm_token}
@@ -384,7 +387,7 @@ def test_the_rendered_agent_config_is_json_with_the_keys_consul_documents(plan):
     assert config["data_dir"] == "/consul/data"
     assert any(volume["containerPath"] == "/consul/data" and volume.get("volumeName") for volume in consul.plain["volumes"])
     assert config["acl"]["enabled"] is True and config["acl"]["default_policy"] == "deny"
-    assert config["acl"]["tokens"]["initial_management"] == plan.one(PROVIDER, "mesh-discovery-consul").plain["token"]
+    assert config["acl"]["tokens"]["initial_management"] == plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain["token"]
     assert go_duration_seconds(config["telemetry"]["prometheus_retention_time"]) > 0
     # the image's entrypoint loads /consul/config; flags would override the file, so there are none
     assert consul.plain["command"] == ["agent"]
@@ -444,7 +447,7 @@ def test_consul_esm_coordinates_under_a_name_no_registration_uses(plan):
     # name would be handed checks that nobody runs
     config = json.loads(plan.rendered_files["consul-esm/consul-esm.json"])
     assert config["consul_service"] not in {service.plain["name"] for service in consul_services(plan)}
-    node = plan.one(NODE, "mesh-discovery-node").plain
+    node = plan.one(CONSUL_NODE, "mesh-discovery-node").plain
     assert config["external_node_meta"].items() <= node["meta"].items()
 
 
@@ -452,7 +455,7 @@ def test_consul_esm_starts_after_its_token_exists(plan):
     esm = container_for(plan, "consul-esm")
     token = next(t for t in plan.all(ACL_TOKEN) if t.plain["policies"] == ["consul-esm"])
     assert token.urn in esm.dependencies
-    assert plan.one(NODE, "mesh-discovery-node").plain["address"] == EXTERNAL_NODE_ADDRESS
+    assert plan.one(CONSUL_NODE, "mesh-discovery-node").plain["address"] == EXTERNAL_NODE_ADDRESS
 
 
 # --- the pure layer over any replica counts ---

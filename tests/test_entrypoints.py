@@ -17,6 +17,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.offline.synth import MeshMocks, RecordingMonitor
+from components.offline.types import CONTAINER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def test_pulumi_up_reports_a_config_mistake_as_a_run_error_without_traceback_or_
 
 def test_pulumi_up_registers_the_mesh_from_engine_config():
     monitor = run_main_under_mocks({"mesh:bindAddress": "127.0.0.1"})
-    assert sum(1 for r in monitor.registrations if r.type == "docker:index/container:Container") >= 20
+    assert sum(1 for r in monitor.registrations if r.type == CONTAINER) >= 20
 
 
 def run_plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

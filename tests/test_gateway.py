@@ -15,13 +15,12 @@ import pytest
 import yaml
 
 from components.model.base import ConfigError
-from components.offline.synth import CONTAINER, Capture, Secret
+from components.offline.synth import Capture, Secret
+from components.offline.types import CONTAINER, RANDOM_PASSWORD
 from components.render.kong import parse_kong_yml
 from components.wiring.gateway import KONG_YML_PATH
 from tests.gateway_fixtures import deck_validate, with_backend
 from tests.queries import host_containers, listening_ports
-
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @pytest.fixture(scope="module")

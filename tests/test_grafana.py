@@ -16,16 +16,13 @@ import yaml
 from components.catalog.metrics import EXPORTER_METRICS, SERVICE_LABEL
 from components.catalog.services import CATALOG, Check, Metrics, Port, ServiceSpec, http_probe
 from components.model.base import ConfigError
-from components.model.telemetry import TelemetryConfig, grafana_url
-from components.offline.synth import CONTAINER, Capture, Registration
+from components.model.telemetry import TelemetryConfig
+from components.offline.synth import Capture, Registration
+from components.offline.types import CONTAINER, GRAFANA_DASHBOARD, GRAFANA_DATASOURCE, GRAFANA_FOLDER, GRAFANA_PROVIDER
+from components.plan.addresses import grafana_url
 from components.render.dashboards import OVERVIEW_UID
 from components.render.datasources import JAEGER_UID, LOKI_UID, PROMETHEUS_UID
 from components.render.telemetry import LOG_SERVICE_LABEL
-
-PROVIDER = "pulumi:providers:grafana"
-DATASOURCE = "grafana:oss/dataSource:DataSource"
-FOLDER = "grafana:oss/folder:Folder"
-DASHBOARD = "grafana:oss/dashboard:Dashboard"
 
 # PromQL words that are not metric names
 _PROMQL_WORDS = {
@@ -35,15 +32,15 @@ _PROMQL_WORDS = {
 
 
 def provider(plan: Capture) -> Registration:
-    return plan.one(PROVIDER, "mesh-grafana-provider")
+    return plan.one(GRAFANA_PROVIDER, "mesh-grafana-provider")
 
 
 def dashboards(plan: Capture) -> dict[str, dict[str, Any]]:
-    return {json.loads(r.plain["configJson"])["uid"]: json.loads(r.plain["configJson"]) for r in plan.all(DASHBOARD)}
+    return {json.loads(r.plain["configJson"])["uid"]: json.loads(r.plain["configJson"]) for r in plan.all(GRAFANA_DASHBOARD)}
 
 
 def datasource_uids(plan: Capture) -> set[str]:
-    return {r.plain["uid"] for r in plan.all(DATASOURCE)}
+    return {r.plain["uid"] for r in plan.all(GRAFANA_DATASOURCE)}
 
 
 def panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -121,7 +118,7 @@ def test_the_admin_password_is_a_secret_stack_output(plan: Capture) -> None:
 
 def test_no_secret_leaks_into_grafana_content(plan: Capture) -> None:
     password = provider(plan).plain["auth"].split(":", 1)[1]
-    for registration in plan.all(DATASOURCE) + plan.all(DASHBOARD) + plan.all(FOLDER):
+    for registration in plan.all(GRAFANA_DATASOURCE) + plan.all(GRAFANA_DASHBOARD) + plan.all(GRAFANA_FOLDER):
         assert password not in json.dumps(registration.plain)
 
 
@@ -129,7 +126,7 @@ def test_no_secret_leaks_into_grafana_content(plan: Capture) -> None:
 
 
 def test_datasources_have_fixed_uids_and_reach_their_service_by_its_mesh_alias(plan: Capture) -> None:
-    by_uid = {r.plain["uid"]: r.plain for r in plan.all(DATASOURCE)}
+    by_uid = {r.plain["uid"]: r.plain for r in plan.all(GRAFANA_DATASOURCE)}
     assert {uid: (source["type"], source["url"]) for uid, source in by_uid.items()} == {
         "prometheus": ("prometheus", "http://prometheus:9090"),
         "loki": ("loki", "http://loki:3100"),
@@ -144,7 +141,7 @@ def test_datasources_have_fixed_uids_and_reach_their_service_by_its_mesh_alias(p
 
 
 def test_a_trace_jumps_to_its_service_logs_in_loki(plan: Capture) -> None:
-    jaeger = json.loads(plan.one(DATASOURCE, "mesh-grafana-jaeger").plain["jsonDataEncoded"])
+    jaeger = json.loads(plan.one(GRAFANA_DATASOURCE, "mesh-grafana-jaeger").plain["jsonDataEncoded"])
     links = jaeger["tracesToLogsV2"]
     assert links["datasourceUid"] == LOKI_UID
     # the service's lines in the minute around the span (Kong's access log lines carry no trace id to filter on)
@@ -155,7 +152,7 @@ def test_a_trace_jumps_to_its_service_logs_in_loki(plan: Capture) -> None:
 
 
 def test_a_trace_id_in_a_log_line_links_back_to_jaeger(plan: Capture) -> None:
-    loki = json.loads(plan.one(DATASOURCE, "mesh-grafana-loki").plain["jsonDataEncoded"])
+    loki = json.loads(plan.one(GRAFANA_DATASOURCE, "mesh-grafana-loki").plain["jsonDataEncoded"])
     (field,) = loki["derivedFields"]
     assert field["datasourceUid"] == JAEGER_UID
     line = 'kong: GET /api 200 trace_id="4bf92f3577b34da6a3ce929d0e0e4736"'
@@ -165,14 +162,14 @@ def test_a_trace_id_in_a_log_line_links_back_to_jaeger(plan: Capture) -> None:
 def test_a_service_left_out_takes_its_datasource_and_links_with_it(synth: Callable[..., Capture]) -> None:
     plan = synth({"services": {"loki": {"enabled": False}, "alloy": {"enabled": False}}})
     assert datasource_uids(plan) == {"prometheus", "jaeger", "alertmanager"}
-    jaeger = json.loads(plan.one(DATASOURCE, "mesh-grafana-jaeger").plain["jsonDataEncoded"])
+    jaeger = json.loads(plan.one(GRAFANA_DATASOURCE, "mesh-grafana-jaeger").plain["jsonDataEncoded"])
     assert "tracesToLogsV2" not in jaeger
     assert not list(queries(plan, "loki"))
 
 
 def test_without_grafana_there_is_no_grafana_provider(synth: Callable[..., Capture]) -> None:
     plan = synth({"services": {"grafana": {"enabled": False}}})
-    assert not plan.all(PROVIDER)
+    assert not plan.all(GRAFANA_PROVIDER)
     assert not [r for r in plan.resources if r.type.startswith("grafana:")]
     assert "grafanaAdminPassword" not in plan.outputs
 
@@ -181,16 +178,16 @@ def test_without_grafana_there_is_no_grafana_provider(synth: Callable[..., Captu
 
 
 def test_the_three_dashboards_live_in_the_mesh_folder(plan: Capture) -> None:
-    folder = plan.one(FOLDER, "mesh-grafana-folder").plain
+    folder = plan.one(GRAFANA_FOLDER, "mesh-grafana-folder").plain
     assert set(dashboards(plan)) == {"mesh-overview", "mesh-databases", "mesh-gateway"}
-    for registration in plan.all(DASHBOARD):
+    for registration in plan.all(GRAFANA_DASHBOARD):
         assert registration.plain["folder"] == folder["uid"]
         # dashboards need their data sources first
-        assert set(registration.dependencies) >= {r.urn for r in plan.all(DATASOURCE)}
+        assert set(registration.dependencies) >= {r.urn for r in plan.all(GRAFANA_DATASOURCE)}
 
 
 def test_dashboards_are_rendered_for_review_as_grafana_receives_them(plan: Capture) -> None:
-    for registration in plan.all(DASHBOARD):
+    for registration in plan.all(GRAFANA_DASHBOARD):
         uid = json.loads(registration.plain["configJson"])["uid"]
         assert plan.rendered_files[f"grafana/dashboards/{uid}.json"] == registration.plain["configJson"]
 

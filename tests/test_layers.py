@@ -9,6 +9,7 @@ deployed, are pinned byte for byte.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,3 +195,16 @@ def test_the_cycle_guard_finds_a_planted_cycle_even_through_a_function_local_imp
 def test_component_type_tokens_are_pinned_byte_for_byte(plan: Capture) -> None:
     registered = {r.type for r in plan.resources if not r.custom}
     assert registered == COMPONENT_TYPE_TOKENS
+
+
+def test_each_package_names_its_public_api_and_every_name_exists() -> None:
+    import importlib
+
+    for layer in LAYERS:
+        package = importlib.import_module(f"components.{layer}")
+        doc = package.__doc__ or ""
+        assert "Public API:" in doc, f"components/{layer}/__init__.py does not name its public API"
+        named = re.findall(r"`([a-z][a-z_]*)\.([A-Za-z_]+)`", doc.split("Public API:", 1)[1])
+        assert named, layer
+        for module, name in named:
+            assert hasattr(importlib.import_module(f"components.{layer}.{module}"), name), f"components.{layer}.{module}.{name}"

@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 from components.catalog.services import CATALOG
-from components.offline.synth import CONTAINER, Capture, Registration
+from components.offline.synth import Capture, Registration
+from components.offline.types import CONTAINER, GRAFANA_DATASOURCE
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
     DOCKER_SOCKET,
@@ -198,7 +199,7 @@ def test_jaeger_health_metrics_and_ui_listen_where_checks_scrapes_and_grafana_lo
     exporter = reader["pull"]["exporter"]["prometheus"]
     assert spec.metrics is not None and exporter["port"] == spec.metrics.port == 8888 and exporter["host"] == "0.0.0.0"
     assert _port(config["extensions"]["jaeger_query"]["http"]["endpoint"]) == 16686
-    assert plan.has("grafana:oss/dataSource:DataSource", props={"url": "http://jaeger:16686"})
+    plan.has_resource_properties(GRAFANA_DATASOURCE, {"url": "http://jaeger:16686"})
 
 
 def test_jaeger_pipeline_names_only_components_it_defines(plan: Capture, synth: Callable[..., Capture]) -> None:

@@ -10,14 +10,23 @@ import pytest
 from components.catalog.endpoint import Endpoint
 from components.catalog.mcp_servers import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
 from components.model.base import ConfigError
-from components.offline.synth import COMPUTED_OUTPUTS, CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, reveal, synthesize
+from components.offline.synth import COMPUTED_OUTPUTS, Capture, Registration, reveal, synthesize
+from components.offline.types import (
+    CONTAINER,
+    DOCKER_PROVIDER,
+    MCP_SERVER,
+    NETWORK,
+    REMOTE_IMAGE,
+    TLS_CERT_REQUEST,
+    TLS_LOCALLY_SIGNED_CERT,
+    TLS_PRIVATE_KEY,
+    TLS_SELF_SIGNED_CERT,
+    VOLUME,
+)
 from components.render.mcp_probe import PROBE_SCRIPT
 from components.resources.orchestrator import CERT_DIR
 from components.stack.mesh import ServiceMesh
 
-PROVIDER = "pulumi:providers:docker"
-MCP_SERVER = "service-mesh:mcp_server:McpServer"
-ORCHESTRATOR_COMPONENT = "service-mesh:orchestrator:McpOrchestrator"
 SIX = ["mcp-claude-flow", "mcp-files", "mcp-context", "mcp-search", "mcp-memory", "mcp-docs"]
 
 
@@ -26,7 +35,7 @@ def _orchestrator(plan: Capture) -> Registration:
 
 
 def _nested_provider(plan: Capture) -> Registration:
-    (provider,) = plan.all(PROVIDER)
+    (provider,) = plan.all(DOCKER_PROVIDER)
     return provider
 
 
@@ -66,7 +75,9 @@ def test_the_orchestrator_is_the_only_privileged_container(plan: Capture) -> Non
     privileged = [r.name for r in plan.all(CONTAINER) if r.plain.get("privileged")]
     assert privileged == [ORCHESTRATOR]
     assert _orchestrator(plan).plain["image"].startswith("sha256:")
-    assert plan.has(REMOTE_IMAGE, f"{ORCHESTRATOR}-image", {"name": lambda image: image.startswith("docker:29") and "dind" in image})
+    plan.has_resource_properties(
+        REMOTE_IMAGE, {"name": lambda image: image.startswith("docker:29") and "dind" in image}, name=f"{ORCHESTRATOR}-image"
+    )
 
 
 def test_nothing_listens_on_or_points_at_a_plaintext_docker_port(plan: Capture) -> None:
@@ -90,9 +101,9 @@ def test_the_entrypoint_uses_our_certificates_and_never_holds_the_ca_key(plan: C
     # ca/cert.pem present and ca/key.pem absent: the entrypoint generates no CA and no server certificate of its own
     assert f"{CERT_DIR}/ca/cert.pem" in uploads
     assert f"{CERT_DIR}/ca/key.pem" not in uploads
-    ca_cert = _computed("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca", "certPem")
+    ca_cert = _computed(TLS_SELF_SIGNED_CERT, f"{ORCHESTRATOR}-ca", "certPem")
     assert uploads[f"{CERT_DIR}/server/ca.pem"]["content"] == ca_cert
-    server_cert = _computed("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-server", "certPem")
+    server_cert = _computed(TLS_LOCALLY_SIGNED_CERT, f"{ORCHESTRATOR}-server", "certPem")
     assert uploads[f"{CERT_DIR}/server/cert.pem"]["content"] == server_cert
 
 
@@ -104,19 +115,19 @@ def test_tls_is_published_at_12376_on_loopback_only_whatever_the_bind_address(sy
 
 
 def test_the_server_certificate_covers_the_mesh_alias_and_loopback(plan: Capture) -> None:
-    request = plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain
+    request = plan.one(TLS_CERT_REQUEST, f"{ORCHESTRATOR}-server").plain
     assert ORCHESTRATOR in request["dnsNames"]
     assert "127.0.0.1" in request["ipAddresses"]
-    signed = plan.one("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-server").plain
+    signed = plan.one(TLS_LOCALLY_SIGNED_CERT, f"{ORCHESTRATOR}-server").plain
     assert "server_auth" in signed["allowedUses"]
-    client = plan.one("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-client").plain
+    client = plan.one(TLS_LOCALLY_SIGNED_CERT, f"{ORCHESTRATOR}-client").plain
     assert "client_auth" in client["allowedUses"]
-    assert plan.one("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca").plain["isCaCertificate"] is True
+    assert plan.one(TLS_SELF_SIGNED_CERT, f"{ORCHESTRATOR}-ca").plain["isCaCertificate"] is True
 
 
 def test_the_provider_reaches_the_api_on_loopback_whatever_the_bind_address(synth: Callable[..., Capture]) -> None:
     plan = synth({"bindAddress": "10.1.2.3"})
-    assert "127.0.0.1" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
+    assert "127.0.0.1" in plan.one(TLS_CERT_REQUEST, f"{ORCHESTRATOR}-server").plain["ipAddresses"]
     assert _nested_provider(plan).plain["host"] == "tcp://127.0.0.1:12376"
 
 
@@ -141,10 +152,10 @@ def test_the_orchestrator_is_health_gated_on_docker_info_over_tls_with_limits_an
 def test_the_nested_provider_is_configured_from_known_values_and_waits_for_the_orchestrator(plan: Capture) -> None:
     provider = _nested_provider(plan)
     assert provider.plain["host"] == "tcp://127.0.0.1:12376"
-    assert provider.plain["caMaterial"] == _computed("tls:index/selfSignedCert:SelfSignedCert", f"{ORCHESTRATOR}-ca", "certPem")
-    client_cert = _computed("tls:index/locallySignedCert:LocallySignedCert", f"{ORCHESTRATOR}-client", "certPem")
+    assert provider.plain["caMaterial"] == _computed(TLS_SELF_SIGNED_CERT, f"{ORCHESTRATOR}-ca", "certPem")
+    client_cert = _computed(TLS_LOCALLY_SIGNED_CERT, f"{ORCHESTRATOR}-client", "certPem")
     assert provider.plain["certMaterial"] == client_cert
-    client_key = _computed("tls:index/privateKey:PrivateKey", f"{ORCHESTRATOR}-client", "privateKeyPem")
+    client_key = _computed(TLS_PRIVATE_KEY, f"{ORCHESTRATOR}-client", "privateKeyPem")
     assert provider.plain["keyMaterial"] == client_key
     assert _orchestrator(plan).urn in provider.dependencies
 
@@ -152,10 +163,10 @@ def test_the_nested_provider_is_configured_from_known_values_and_waits_for_the_o
 def test_the_docker_host_comes_from_config_and_the_server_certificate_covers_it(synth: Callable[..., Capture]) -> None:
     plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://dind.example.internal:12376"}})
     assert _nested_provider(plan).plain["host"] == "tcp://dind.example.internal:12376"
-    request = plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain
+    request = plan.one(TLS_CERT_REQUEST, f"{ORCHESTRATOR}-server").plain
     assert "dind.example.internal" in request["dnsNames"]
     plan = synth({"mcpOrchestrator": {"dockerHost": "tcp://192.168.7.9:12376"}})
-    assert "192.168.7.9" in plan.one("tls:index/certRequest:CertRequest", f"{ORCHESTRATOR}-server").plain["ipAddresses"]
+    assert "192.168.7.9" in plan.one(TLS_CERT_REQUEST, f"{ORCHESTRATOR}-server").plain["ipAddresses"]
 
 
 def test_six_inner_containers_and_their_network_are_registered_through_the_nested_provider(plan: Capture) -> None:

@@ -7,33 +7,34 @@ import re
 
 from components.catalog.services import CATALOG
 from components.model.mesh import DEFAULT_PORT_RANGES
-from components.offline.synth import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, Capture, Registration, Secret
+from components.offline.assertions import Match
+from components.offline.synth import Capture, Registration, Secret
+from components.offline.types import CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME
 from tests import queries
 
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|AUTH|KEY", re.IGNORECASE)
 
 
-def host_containers(capture: Capture) -> list[Registration]:
+def catalog_containers(capture: Capture) -> list[Registration]:
+    """Containers of catalog services (not the orchestrator; `queries.host_containers` includes it)."""
     return [r for r in capture.all(CONTAINER) if r.label("mesh.service") in CATALOG]
 
 
 def test_the_default_stack_runs_at_least_twenty_containers_one_per_enabled_catalog_service(plan):
     enabled = {name for name, spec in CATALOG.items() if spec.enabled}
     assert len(enabled) >= 20
-    assert {r.label("mesh.service") for r in host_containers(plan)} == enabled
+    assert {r.label("mesh.service") for r in catalog_containers(plan)} == enabled
 
 
 def test_every_container_has_a_healthcheck_and_is_waited_on(plan):
-    for container in plan.all(CONTAINER):
-        props = container.plain
-        assert props["healthcheck"]["tests"][0] in {"CMD", "CMD-SHELL"}, container.name
-        assert props["healthcheck"]["tests"][1:], container.name
-        assert props["wait"] is True, container.name
-        assert props["waitTimeout"] > 0, container.name
+    healthcheck = Match.that("a CMD or CMD-SHELL healthcheck with a command", lambda tests: tests[0] in {"CMD", "CMD-SHELL"} and tests[1:])
+    plan.all_resources_properties(
+        CONTAINER, {"healthcheck": {"tests": healthcheck}, "wait": True, "waitTimeout": Match.that("positive", lambda s: s > 0)}
+    )
 
 
 def test_every_published_port_binds_to_the_bind_address_and_lies_in_its_category_range(plan):
-    for container in host_containers(plan):
+    for container in catalog_containers(plan):
         low, high = DEFAULT_PORT_RANGES[str(container.label("mesh.category"))]
         for port in container.plain.get("ports") or []:
             assert port["ip"] == "127.0.0.1", container.name
@@ -53,7 +54,7 @@ def test_the_bind_address_from_config_reaches_every_published_port(synth):
     # Kong's admin API is the one exception: it stays on loopback (tests/test_gateway.py)
     ips = {
         port["ip"]
-        for container in host_containers(capture)
+        for container in catalog_containers(capture)
         for port in container.plain.get("ports") or []
         if (container.name, port["internal"]) != ("kong", 8001)
     }
@@ -87,7 +88,7 @@ def test_each_data_volume_is_mounted_where_the_image_keeps_its_data(plan):
         container.label("mesh.service"): {
             v["volumeName"]: v["containerPath"] for v in container.plain.get("volumes") or [] if "volumeName" in v
         }
-        for container in host_containers(plan)
+        for container in catalog_containers(plan)
     }
     assert mounts["postgres"] == {"sutazai-postgres-data": "/var/lib/postgresql/data"}
     assert mounts["redis"] == {"sutazai-redis-data": "/data"}
@@ -112,7 +113,7 @@ def test_every_container_is_hardened_limited_and_restarted(plan):
 def test_every_service_joins_the_mesh_network_under_its_own_name(plan):
     network = plan.one(NETWORK, "mesh-networks-mesh").plain["name"]
     assert network == "sutazai-network"
-    for container in host_containers(plan):
+    for container in catalog_containers(plan):
         (attachment,) = container.plain["networksAdvanced"]
         assert attachment["name"] == network
         assert container.label("mesh.service") in attachment["aliases"]

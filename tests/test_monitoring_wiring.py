@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from components.offline.synth import CONTAINER, Capture, _uuid
-
-ACL_TOKEN = "consul:index/aclToken:AclToken"
+from components.offline.synth import Capture, _uuid
+from components.offline.types import ACL_TOKEN, CONTAINER
 
 
 def uploads(capture: Capture, service: str) -> dict[str, str]:

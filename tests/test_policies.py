@@ -16,14 +16,12 @@ from hypothesis import strategies as st
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from components.model.mesh import DEFAULT_PORT_RANGES
-from components.offline.synth import CONTAINER, REMOTE_IMAGE, Capture, Registration, Secret, synthesize
+from components.offline.synth import Capture, Registration, Secret, synthesize
+from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE, SERVICE
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
 from policies.rules import build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
-    CONSUL_SERVICE,
-    DOCKER_PROVIDER,
-    SERVICE,
     changed,
     consul_service,
     container_props,

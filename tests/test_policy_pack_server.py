@@ -15,7 +15,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 
-from components.offline.synth import CONTAINER
+from components.offline.types import CONTAINER
 from policies.offline import engine_properties
 from policies.rules import build_policies
 from tests.policy_fixtures import container_props, urn_of

@@ -17,7 +17,8 @@ import pytest
 from components.catalog.services import CATALOG
 from components.model.base import ConfigError
 from components.offline.stack_file import read_stack_file
-from components.offline.synth import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG, Capture, Registration, synthesize
+from components.offline.synth import Capture, Registration, synthesize
+from components.offline.types import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
 from components.plan.swarm import REPLICATED, SECRET_ENVS, SecretEnv, go_duration
 from components.resources.swarm_service import credentials_by_name
 from policies.offline import blocking, evaluate

@@ -31,7 +31,8 @@ import pytest
 
 from components.catalog.services import CATALOG
 from components.offline.stack_file import read_stack_file
-from components.offline.synth import SECRET, Capture, synthesize
+from components.offline.synth import Capture, synthesize
+from components.offline.types import SECRET
 from tests.swarm_cluster import Node, SwarmCluster, missing_prerequisites, standin_rootfs, wait_for
 from tests.swarm_replay import Replay, ReplayChanges, standin_command
 from tests.test_swarm import SWARM_STACK

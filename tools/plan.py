@@ -14,7 +14,8 @@ from pathlib import Path
 
 from components.model.base import ConfigError
 from components.offline.stack_file import read_stack_file
-from components.offline.synth import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG, Capture, Secret, synthesize
+from components.offline.synth import Capture, Secret, synthesize
+from components.offline.types import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 
 

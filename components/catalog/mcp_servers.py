@@ -16,10 +16,11 @@ ORCHESTRATOR = "mcp-orchestrator"
 """The orchestrator's service name and its alias on the mesh network."""
 ORCHESTRATOR_IMAGE = "docker:29.0-dind"
 DOCKER_TLS_PORT = 2376
+"""The only port the inner daemon listens on over TCP (TLS, client certificates required)."""
 DOCKER_API_BIND_ADDRESS = "127.0.0.1"
 """The DinD API (root on the host) is published on loopback only."""
-"""The only port the inner daemon listens on over TCP (TLS, client certificates required)."""
 ORCHESTRATOR_HOST_PORT = 12376
+"""The host port of the DinD API by default (`mesh:mcpOrchestrator.hostPort`)."""
 MCP_NETWORK = "mcp-network"
 """The internal network of the MCP servers on the inner daemon."""
 NODE_IMAGE = "node:22.21-bookworm-slim"

@@ -101,6 +101,23 @@ class ServiceSpec:
     def published_ports(self) -> tuple[Port, ...]:
         return tuple(port for port in self.ports if port.host is not None)
 
+    @property
+    def main_port(self) -> Port:
+        """The first port: the one discovery checks, Kong routes to and Prometheus finds the service on."""
+        return self.ports[0]
+
+    def port(self, name: str) -> Port:
+        """The port of that name (`CATALOG["kong"].port("admin")`)."""
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise KeyError(f"{self.name} has no port named {name!r} (ports: {', '.join(port.name for port in self.ports)})")
+
+    def mesh_address(self, port_name: str | None = None) -> str:
+        """`<alias>:<port>` on the mesh network (the alias is the service name); the main port by default."""
+        port = self.main_port if port_name is None else self.port(port_name)
+        return f"{self.name}:{port.internal}"
+
 
 def http_probe(tool: ProbeTool, port: int, path: str, **timing: int) -> Probe:
     """An HTTP GET healthcheck run inside the container with a tool the image really has."""

@@ -46,14 +46,3 @@ class DiscoveryConfig(BaseModel):
         if not _DATACENTER.match(datacenter):
             raise ValueError(f"{datacenter!r} is not a datacenter name (lowercase letters, digits, - and _)")
         return datacenter
-
-
-def consul_api_address(config: DiscoveryConfig, bind_address: str, consul_host_port: int) -> tuple[str, str]:
-    """(scheme, host:port) of Consul's API for the provider: the configured URL, else the published port."""
-    if config.address is not None:
-        parts = urlsplit(config.address)
-        return parts.scheme, parts.netloc
-    host = "127.0.0.1" if bind_address in {"0.0.0.0", "::"} else bind_address
-    if ":" in host:
-        host = f"[{host}]"
-    return "http", f"{host}:{consul_host_port}"

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from components.catalog.mcp_servers import ORCHESTRATOR_HOST_PORT
 from components.model.base import Strict, check_image_reference, check_tcp_port
 
 
@@ -65,7 +66,7 @@ class McpOrchestratorConfig(Strict):
 
     docker_host: str | None = Field(default=None, alias="dockerHost")
     """The inner daemon's address as Pulumi reaches it; defaults to the published TLS port on the bind address."""
-    host_port: int = Field(default=12376, alias="hostPort")
+    host_port: int = Field(default=ORCHESTRATOR_HOST_PORT, alias="hostPort")
     image: str | None = None
     memory_mb: int = Field(default=4096, alias="memoryMb", ge=512, le=262144)
     cpus: float = Field(default=4.0, gt=0, le=64)

@@ -24,7 +24,7 @@ from components.model.telemetry import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
 
-# Host port ranges by category (SERVICES.md, "Host ports by range"); the policy pack enforces the same.
+# Host port ranges by category (docs/services.md, "Host port ranges"); the policy pack enforces the same.
 DEFAULT_PORT_RANGES: dict[str, tuple[int, int]] = {
     "core": (10000, 10099),
     "ai": (10100, 10199),
@@ -70,7 +70,7 @@ class _KeyedError(ValueError):
 
 
 class MeshConfig(Strict):
-    """Everything under the `mesh:` namespace, typed. Defaults reproduce SERVICES.md."""
+    """Everything under the `mesh:` namespace, typed. Defaults reproduce docs/services.md."""
 
     bind_address: str = Field(default="127.0.0.1", alias="bindAddress")
     proxy_bind_address: str | None = Field(default=None, alias="proxyBindAddress")

@@ -44,13 +44,3 @@ class TelemetryConfig(BaseModel):
         """Loki's `retention_period` wants a Prometheus duration; hours are exact for every unit we accept."""
         amount, unit = int(self.log_retention[:-1]), self.log_retention[-1]
         return amount * {"h": 1, "d": 24, "w": 168}[unit]
-
-
-def grafana_url(config: TelemetryConfig, bind_address: str, host_port: int) -> str:
-    """The configured URL, else Grafana's published port on the bind address (loopback when bound to all)."""
-    if config.grafana_url is not None:
-        return config.grafana_url
-    host = "127.0.0.1" if bind_address in {"0.0.0.0", "::"} else bind_address
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{host_port}"

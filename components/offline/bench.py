@@ -29,9 +29,6 @@ SCALING_TARGET = 1.20
 CRITICAL_PATH_TARGET = 6
 # scale -> rounds (median); one 100x synthesis takes minutes, so it runs once
 SCALE_ROUNDS = {1: 3, 10: 2, 100: 1}
-# the default stack's resource count and what one more MCP server adds (checked by tests/test_bench.py)
-DEFAULT_RESOURCES = 175
-RESOURCES_PER_MCP_SERVER = 4
 SCALE_FIRST_PORT = 20000
 
 
@@ -89,6 +86,16 @@ def child_main(mode: str, scale: int, modules: list[str]) -> dict[str, Any]:
     return result
 
 
+def default_resources() -> int:
+    """The default stack's resource count, from its plan (see `components.offline.resource_count`)."""
+    # imported here: a bench child that only measures imports must not load the program's modules first
+    from components.model.mesh import parse_mesh_config
+    from components.offline.resource_count import expected_resources
+    from components.plan.stack import plan_stack
+
+    return expected_resources(plan_stack(parse_mesh_config({})))
+
+
 def scaled_config(scale: int) -> dict[str, Any]:
     """The default stack grown about `scale` times in resources, through config alone: extra MCP servers.
 
@@ -97,7 +104,10 @@ def scaled_config(scale: int) -> dict[str, Any]:
     """
     if scale == 1:
         return {}
-    extra = round((scale - 1) * DEFAULT_RESOURCES / RESOURCES_PER_MCP_SERVER)
+    from components.offline.resource_count import mcp_server_resources
+
+    per_server = mcp_server_resources(data_path=None) + 1  # and its Consul registration
+    extra = round((scale - 1) * default_resources() / per_server)
     servers: dict[str, Any] = {}
     port = SCALE_FIRST_PORT
     for index in range(extra):

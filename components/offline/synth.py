@@ -1,5 +1,9 @@
 """Offline synthesis: run the program under the Pulumi SDK's mock engine and capture every registration.
 
+`Capture` is the test harness's query surface: `one`/`all` find registrations, and the asserting helpers
+(`has_resource_properties`, `has_no_resource`, `resource_count_is`, `all_resources_properties`) fail with a
+mismatch report instead of returning a bool.
+
 The real provider SDKs build and serialize every input; a recording monitor keeps, for each resource,
 its type, name, inputs (secrets marked), parent, dependencies, provider and options. Tests, the
 policy pack's offline evaluation, `make plan` and `make bench` all read this capture.
@@ -20,17 +24,11 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.model.base import ConfigError
+from components.offline.assertions import mismatches
+from components.offline.types import IMAGE, REMOTE_IMAGE
 from components.stack.program import build_stack, read_stack_config
 
 PROJECT = "service-mesh"
-CONTAINER = "docker:index/container:Container"
-VOLUME = "docker:index/volume:Volume"
-NETWORK = "docker:index/network:Network"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-IMAGE = "docker:index/image:Image"
-SERVICE = "docker:index/service:Service"
-SECRET = "docker:index/secret:Secret"
-SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig"
 
 
 @dataclass(frozen=True)
@@ -72,18 +70,6 @@ def secret_paths(value: Any, path: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from secret_paths(item, f"{path}[{index}]")
-
-
-def _subset(expected: Any, actual: Any) -> bool:
-    """CDK-style partial match: every key and list item of `expected` is in `actual` (secrets revealed)."""
-    actual = reveal(actual)
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(key in actual and _subset(item, actual[key]) for key, item in expected.items())
-    if isinstance(expected, list):
-        return isinstance(actual, list) and all(any(_subset(item, candidate) for candidate in actual) for item in expected)
-    if callable(expected):
-        return bool(expected(actual))
-    return bool(expected == actual)
 
 
 @dataclass(frozen=True)
@@ -130,8 +116,45 @@ class Capture:
             raise LookupError(f"expected one {type_} named {name!r}, found {len(found)}")
         return found[0]
 
-    def has(self, type_: str, name: str | None = None, props: Mapping[str, Any] | None = None) -> bool:
-        return any(_subset(dict(props or {}), r.props) for r in self.all(type_, name))
+    def has_resource_properties(self, type_: str, props: Mapping[str, Any], name: str | None = None) -> Registration:
+        """The first resource of that type (and name) whose inputs match `props`; else an AssertionError
+        listing, for each candidate, where it differs (see `components.offline.assertions`)."""
+        candidates = self.all(type_, name)
+        report = []
+        for registration in candidates:
+            problems = mismatches(dict(props), registration.plain)
+            if not problems:
+                return registration
+            report.append(f"  {registration.name}:\n" + "\n".join(f"    {problem}" for problem in problems))
+        named = f" named {name!r}" if name is not None else ""
+        if not candidates:
+            raise AssertionError(f"no {type_}{named} is registered")
+        raise AssertionError(f"no {type_}{named} has the expected properties; mismatches:\n" + "\n".join(report))
+
+    def has_no_resource(self, type_: str, props: Mapping[str, Any] | None = None, name: str | None = None) -> None:
+        """No resource of that type (and name) matches `props` (every one, when `props` is None)."""
+        matching = [r.name for r in self.all(type_, name) if not mismatches(dict(props or {}), r.plain)]
+        if matching:
+            raise AssertionError(f"expected no {type_} matching {dict(props or {})!r}, found: {', '.join(matching)}")
+
+    def resource_count_is(self, type_: str, count: int) -> None:
+        found = self.all(type_)
+        if len(found) != count:
+            names = ", ".join(sorted(r.name for r in found))
+            raise AssertionError(f"expected {count} {type_}, found {len(found)}: {names}")
+
+    def all_resources_properties(self, type_: str, props: Mapping[str, Any]) -> None:
+        """Every resource of that type matches `props`; the report names each one that does not, and where."""
+        found = self.all(type_)
+        if not found:
+            raise AssertionError(f"no {type_} is registered")
+        report = []
+        for registration in found:
+            problems = mismatches(dict(props), registration.plain)
+            if problems:
+                report.append(f"  {registration.name}:\n" + "\n".join(f"    {problem}" for problem in problems))
+        if report:
+            raise AssertionError(f"{len(report)} of {len(found)} {type_} differ:\n" + "\n".join(report))
 
     def by_urn(self, urn: str) -> Registration:
         for registration in self.resources:

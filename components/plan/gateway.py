@@ -14,6 +14,7 @@ from typing import Literal
 
 from components.catalog.endpoint import Endpoint
 from components.catalog.kong_limits import ProbeType
+from components.catalog.names import ALERTMANAGER, BACKEND, CONSUL, GRAFANA, JAEGER, PROMETHEUS, RABBITMQ
 from components.catalog.services import CATALOG
 from components.model.base import ConfigError
 from components.model.gateway import UpstreamSettings
@@ -37,7 +38,6 @@ from components.render.kong import (
     Upstream,
 )
 
-BACKEND = "backend"
 API_PATH = "/api"
 HEALTH_PATH = "/health"
 CONSUMER = "mesh-client"
@@ -50,14 +50,14 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 
 # UIs the gateway can publish: service -> (catalog port name, a path that answers 200 when it is up)
 UI_PORTS: dict[str, tuple[str, str]] = {
-    "grafana": ("http", "/api/health"),
-    "prometheus": ("http", "/-/healthy"),
-    "alertmanager": ("http", "/-/ready"),
-    "jaeger": ("ui", "/"),
-    "consul": ("http", "/v1/status/leader"),
-    "rabbitmq": ("management", "/"),
+    GRAFANA: ("http", "/api/health"),
+    PROMETHEUS: ("http", "/-/healthy"),
+    ALERTMANAGER: ("http", "/-/ready"),
+    JAEGER: ("ui", "/"),
+    CONSUL: ("http", "/v1/status/leader"),
+    RABBITMQ: ("management", "/"),
 }
-TRACES_SERVICE, TRACES_PORT_NAME, TRACES_PATH = "jaeger", "otlp-http", "/v1/traces"
+TRACES_SERVICE, TRACES_PORT_NAME, TRACES_PATH = JAEGER, "otlp-http", "/v1/traces"
 NOT_ROUTED_KINDS = frozenset({"database"})
 
 
@@ -324,8 +324,7 @@ def plan_gateway(config: MeshConfig, endpoints: Sequence[Endpoint]) -> GatewayPl
 
     traces_endpoint = None
     if TRACES_SERVICE in deployed:
-        port = next(port.internal for port in CATALOG[TRACES_SERVICE].ports if port.name == TRACES_PORT_NAME)
-        traces_endpoint = f"http://{TRACES_SERVICE}:{port}{TRACES_PATH}"
+        traces_endpoint = f"http://{CATALOG[TRACES_SERVICE].mesh_address(TRACES_PORT_NAME)}{TRACES_PATH}"
     return GatewayPlan(
         services=services,
         cors_origins=tuple(config.gateway.cors_origins),

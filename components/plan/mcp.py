@@ -25,6 +25,7 @@ from components.catalog.services import Check
 from components.model.base import ConfigError
 from components.model.mcp import McpServerConfig
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
+from components.plan.addresses import WILDCARD_ADDRESSES, client_url
 from components.plan.services import DeployedService
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
@@ -48,10 +49,9 @@ def server_names(docker_host: str, bind_address: str) -> tuple[tuple[str, ...], 
     """(DNS names, IP addresses) every client of the inner daemon may use to reach it."""
     dns_names = {ORCHESTRATOR, "localhost"}
     addresses = {"127.0.0.1"}
-    unspecified = {"0.0.0.0", "::"}
     candidates = [bind_address, docker_host.removeprefix("tcp://").rsplit(":", 1)[0].strip("[]")]
     for candidate in candidates:
-        if candidate in unspecified or not candidate:
+        if candidate in WILDCARD_ADDRESSES or not candidate:
             continue
         try:
             addresses.add(str(ipaddress.ip_address(candidate)))
@@ -214,5 +214,5 @@ def mcp_endpoints(plan: McpPlan) -> list[Endpoint]:
 
 
 def mcp_urls(plan: McpPlan, config: MeshConfig) -> dict[str, str]:
-    """Each MCP server's streamable HTTP URL on the host."""
-    return {server.service: f"http://{config.bind_address}:{server.published_port}{server.mcp_path}" for server in plan.servers}
+    """Each MCP server's streamable HTTP URL on the host (the orchestrator publishes them on the bind address)."""
+    return {server.service: client_url("http", config.bind_address, server.published_port, server.mcp_path) for server in plan.servers}

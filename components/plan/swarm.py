@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.catalog.endpoint import Endpoint
+from components.catalog.names import BACKEND, BLACKBOX_EXPORTER, CONSUL, KONG
 from components.catalog.services import Probe
 from components.model.base import ConfigError
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
@@ -23,14 +24,14 @@ from components.plan.services import DeployedService
 
 Scheduling = Literal["replicated", "pinned", "clustered", "global", "single"]
 
-REPLICATED = frozenset({"kong", "backend", "blackbox-exporter", "postgres-exporter", "redis-exporter", "consul-exporter"})
+REPLICATED = frozenset({KONG, BACKEND, BLACKBOX_EXPORTER, "postgres-exporter", "redis-exporter", "consul-exporter"})
 """Stateless services that run several tasks behind one DNS name (`dnsrr`): the gateway, the backend, the exporters."""
-CLUSTERED = "consul"
+CLUSTERED = CONSUL
 """Consul's servers: one task per node, `bootstrap_expect` of them, joined through the swarm's DNS."""
 EDGE_LABEL = "mesh.edge"
 ZONE_LABEL = "mesh.zone"
 """Consul's servers spread over the values of this node label (one failure domain per value)."""
-BUILT_LOCALLY = "backend"
+BUILT_LOCALLY = BACKEND
 """Built by the stack on the daemon `pulumi up` talks to; the other nodes of a swarm would not have it."""
 SECRETS_DIR = "/run/secrets"
 FILE_MODE = 0o444

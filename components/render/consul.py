@@ -14,17 +14,17 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from components.catalog.endpoint import Endpoint
+from components.catalog.names import CONSUL, CONSUL_ESM
+from components.catalog.services import CATALOG
 
-CONSUL_HTTP_PORT = 8500
-CONSUL_ALIAS = "consul"
-"""The Consul server's alias on the mesh network."""
+CONSUL_HTTP_PORT = CATALOG[CONSUL].main_port.internal
 CONSUL_AGENT_CONFIG_PATH = "/consul/config/mesh.json"
 """The official image's entrypoint starts `consul agent -config-dir=/consul/config`, so this file is loaded."""
 CONSUL_DATA_DIR = "/consul/data"
 CONSUL_NODE_NAME = "consul-server"
 
 ESM_CONFIG_PATH = "/etc/consul-esm.json"
-ESM_METRICS_PORT = 8080
+ESM_METRICS_PORT = CATALOG[CONSUL_ESM].main_port.internal
 ESM_KV_PATH = "consul-esm/"
 ESM_COORDINATION_SERVICE = "consul-esm-agents"
 """The service name consul-esm registers *itself* under to share out the work. It must differ from every
@@ -101,7 +101,7 @@ class EsmConfig:
     """consul-esm, agentless: it talks to the server over HTTP and registers itself in the catalog."""
 
     token: str
-    http_addr: str = f"{CONSUL_ALIAS}:{CONSUL_HTTP_PORT}"
+    http_addr: str = CATALOG[CONSUL].mesh_address()
     datacenter: str = "dc1"
     client_address: str = f"0.0.0.0:{ESM_METRICS_PORT}"
     """Where /metrics listens: every interface of the container, so the mesh network reaches it."""
@@ -248,3 +248,24 @@ def service_meta(endpoint: Endpoint) -> dict[str, str]:
         meta["metrics_port"] = str(endpoint.metrics.port)
         meta.update({f"metrics_param_{name}": value for name, value in parse_qsl(path.query)})
     return meta
+
+
+def consul_bind_template(subnet: str) -> str:
+    """go-sockaddr template: a swarm task's address on the mesh overlay (a task also has docker_gwbridge's)."""
+    return f'{{{{ GetAllInterfaces | include "network" "{subnet}" | attr "address" }}}}'
+
+
+def swarm_consul_config(token: str, datacenter: str, servers: int, subnet: str) -> str:
+    """The config every Consul server of a swarm shares: they find each other through the swarm's DNS."""
+    return render_consul_agent_config(
+        ConsulAgentConfig(
+            management_token=token,
+            datacenter=datacenter,
+            # each server names its node after its task's hostname (`consul-<node>`), stable across restarts
+            node_name=None,
+            bootstrap_expect=servers,
+            # `consul` resolves (dnsrr) to every server task; Consul retries until all of them answer
+            retry_join=(CONSUL,),
+            bind_addr=consul_bind_template(subnet),
+        )
+    )

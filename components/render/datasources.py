@@ -11,6 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from components.catalog.names import ALERTMANAGER, JAEGER, LOKI, PROMETHEUS
+from components.catalog.services import CATALOG
 from components.render.telemetry import LOG_SERVICE_LABEL
 
 PROMETHEUS_UID = "prometheus"
@@ -44,7 +46,7 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             name="Prometheus",
             type="prometheus",
             service="prometheus",
-            url="http://prometheus:9090",
+            url=f"http://{CATALOG[PROMETHEUS].mesh_address()}",
             json_data={"httpMethod": "POST", "timeInterval": "15s"},
             is_default=True,
         ),
@@ -53,7 +55,7 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             name="Loki",
             type="loki",
             service="loki",
-            url="http://loki:3100",
+            url=f"http://{CATALOG[LOKI].mesh_address()}",
             json_data={
                 "maxLines": 1000,
                 # a trace id in a log line (Kong and OTel loggers write trace_id=...) links to the trace
@@ -73,7 +75,7 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             name="Jaeger",
             type="jaeger",
             service="jaeger",
-            url="http://jaeger:16686",
+            url=f"http://{CATALOG[JAEGER].mesh_address('ui')}",
             json_data={
                 # a span jumps to its service's log lines around the span's time; not filtered by trace id,
                 # since Kong's access log lines (the main source of spans) carry none
@@ -93,7 +95,7 @@ def _all_datasources() -> tuple[DatasourceSpec, ...]:
             name="Alertmanager",
             type="alertmanager",
             service="alertmanager",
-            url="http://alertmanager:9093",
+            url=f"http://{CATALOG[ALERTMANAGER].mesh_address()}",
             json_data={"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
         ),
     )

@@ -6,6 +6,9 @@ import base64
 import hashlib
 import json
 
+from components.catalog.names import RABBITMQ, REDIS
+from components.catalog.services import CATALOG
+
 REDIS_CONF_PATH = "/usr/local/etc/redis/redis.conf"
 RABBITMQ_CONF_PATH = "/etc/rabbitmq/rabbitmq.conf"
 RABBITMQ_DEFINITIONS_PATH = "/etc/rabbitmq/definitions.json"
@@ -15,7 +18,7 @@ def render_redis_conf(password: str) -> str:
     return "\n".join(
         [
             "bind * -::*",
-            "port 6379",
+            f"port {CATALOG[REDIS].main_port.internal}",
             f"requirepass {password}",
             "appendonly yes",
             "dir /data",
@@ -30,13 +33,14 @@ def rabbitmq_password_hash(password: str, salt: bytes) -> str:
 
 
 def render_rabbitmq_conf() -> str:
+    rabbitmq = CATALOG[RABBITMQ]
     # definitions are only loaded at boot through this key (the management plugin's variant is deprecated)
     return "\n".join(
         [
             f"load_definitions = {RABBITMQ_DEFINITIONS_PATH}",
-            "listeners.tcp.default = 5672",
-            "management.tcp.port = 15672",
-            "prometheus.tcp.port = 15692",
+            f"listeners.tcp.default = {rabbitmq.port('amqp').internal}",
+            f"management.tcp.port = {rabbitmq.port('management').internal}",
+            f"prometheus.tcp.port = {rabbitmq.port('prometheus').internal}",
             "",
         ]
     )

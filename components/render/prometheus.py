@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from components.catalog.endpoint import Endpoint
 from components.catalog.metrics import CONSUL_HEALTH_LABEL, SERVICE_LABEL
+from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER
 from components.model.monitoring import MonitoringConfig
 from components.render.yaml_text import dump_yaml
 
@@ -39,8 +40,6 @@ STATIC_SCRAPES = ("consul", "kong")
 TOKEN_PROTECTED = frozenset({"consul"})
 """Metrics endpoints behind Consul's ACLs (`/v1/agent/metrics` needs agent:read)."""
 
-BLACKBOX_SERVICE = "blackbox-exporter"
-ALERTMANAGER_SERVICE = "alertmanager"
 BLACKBOX_CONFIG_PATH = "/etc/blackbox_exporter/config.yml"
 HTTP_MODULE = "http_2xx"
 TCP_MODULE = "tcp_connect"
@@ -250,12 +249,12 @@ def mesh_prometheus_config(endpoints: Sequence[Endpoint]) -> PrometheusConfig:
         job = _static_job(service, endpoints)
         if job is not None:
             jobs.append(job)
-    if BLACKBOX_SERVICE in by_service:
-        blackbox = by_service[BLACKBOX_SERVICE][0]
+    if BLACKBOX_EXPORTER in by_service:
+        blackbox = by_service[BLACKBOX_EXPORTER][0]
         # the shared alias when there are replicas (Docker's DNS spreads the probes)
-        blackbox_host = blackbox.service if len(by_service[BLACKBOX_SERVICE]) > 1 else blackbox.address
+        blackbox_host = blackbox.service if len(by_service[BLACKBOX_EXPORTER]) > 1 else blackbox.address
         jobs.extend(_blackbox_jobs(endpoints, f"{blackbox_host}:{blackbox.port}"))
-    alertmanagers = tuple(f"{endpoint.address}:{endpoint.port}" for endpoint in by_service.get(ALERTMANAGER_SERVICE, []))
+    alertmanagers = tuple(f"{endpoint.address}:{endpoint.port}" for endpoint in by_service.get(ALERTMANAGER, []))
     return PrometheusConfig(jobs=tuple(jobs), alertmanagers=alertmanagers)
 
 
@@ -299,7 +298,7 @@ def scraped_exporters(endpoints: Sequence[Endpoint]) -> set[str]:
     """Services whose metrics reach Prometheus: every endpoint with metrics, and the blackbox exporter
     only when it has something to probe (its `probe_*` series come from the probe jobs)."""
     services = {endpoint.service for endpoint in endpoints}
-    scraped = {endpoint.service for endpoint in endpoints if endpoint.metrics is not None} - {BLACKBOX_SERVICE}
-    if BLACKBOX_SERVICE in services and any(endpoint.blackbox for endpoint in endpoints):
-        scraped.add(BLACKBOX_SERVICE)
+    scraped = {endpoint.service for endpoint in endpoints if endpoint.metrics is not None} - {BLACKBOX_EXPORTER}
+    if BLACKBOX_EXPORTER in services and any(endpoint.blackbox for endpoint in endpoints):
+        scraped.add(BLACKBOX_EXPORTER)
     return scraped

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.catalog.names import JAEGER, LOKI
+from components.catalog.services import CATALOG
 from components.render.yaml_text import dump_yaml
 
 LOKI_CONFIG_PATH = "/etc/loki/local-config.yaml"
 LOKI_DATA_DIR = "/loki"
-LOKI_HTTP_PORT = 3100
-LOKI_PUSH_URL = f"http://loki:{LOKI_HTTP_PORT}/loki/api/v1/push"
+LOKI_HTTP_PORT = CATALOG[LOKI].main_port.internal
+LOKI_PUSH_URL = f"http://{CATALOG[LOKI].mesh_address()}/loki/api/v1/push"
 
 ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy"
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 JAEGER_CONFIG_PATH = "/etc/jaeger/config.yaml"
-JAEGER_PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "health": 13133, "metrics": 8888, "ui": 16686, "query_grpc": 16685}
+_JAEGER = CATALOG[JAEGER]
+JAEGER_PORTS = {
+    **{name: _JAEGER.port(name.replace("_", "-")).internal for name in ("otlp_grpc", "otlp_http", "health", "metrics", "ui")},
+    # the query service's gRPC API: used by nothing in the mesh, so not a catalog port
+    "query_grpc": 16685,
+}
 
 LOG_SERVICE_LABEL = "service"
 """The Loki stream label naming the catalog service a log line comes from (trace -> logs looks it up)."""

@@ -18,12 +18,16 @@ class BackendImageArgs:
     context: str = BACKEND_CONTEXT
 
 
+TYPE_TOKEN = "service-mesh:backend_image:BackendImage"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class BackendImage(pulumi.ComponentResource):
     image_ref: pulumi.Output[str]
     """Unique per build (`repoDigest`, the image ID for a local image): a rebuild replaces the container."""
 
     def __init__(self, name: str, args: BackendImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:backend_image:BackendImage", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         # docker.Image hashes the context, so a change under backend/ rebuilds; skip_push keeps it local
         self.image = docker.Image(
             f"{name}-build",

@@ -17,6 +17,10 @@ class MeshCredentialsArgs:
     """The application user created in PostgreSQL and RabbitMQ."""
 
 
+TYPE_TOKEN = "service-mesh:credentials:MeshCredentials"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class MeshCredentials(pulumi.ComponentResource):
     postgres_password: pulumi.Output[str]
     redis_password: pulumi.Output[str]
@@ -29,7 +33,7 @@ class MeshCredentials(pulumi.ComponentResource):
     consul_management_token: pulumi.Output[str]
 
     def __init__(self, name: str, args: MeshCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:credentials:MeshCredentials", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.database_user = args.database_user
         self.postgres_password = self._password(name, "postgres")
         self.redis_password = self._password(name, "redis")

@@ -53,6 +53,10 @@ class RegisteredService:
     check: str | None
 
 
+TYPE_TOKEN = "service-mesh:discovery:ServiceDiscovery"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class ServiceDiscovery(pulumi.ComponentResource):
     provider: consul.Provider
     node: consul.Node
@@ -65,7 +69,7 @@ class ServiceDiscovery(pulumi.ComponentResource):
     management_token: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServiceDiscoveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:discovery:ServiceDiscovery", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.management_token = pulumi.Output.secret(args.management_token)
         self.provider = consul.Provider(
             f"{name}-consul",

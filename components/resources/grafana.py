@@ -32,6 +32,10 @@ class GrafanaStackArgs:
     folder_title: str = "Service mesh"
 
 
+TYPE_TOKEN = "service-mesh:grafana:GrafanaStack"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class GrafanaStack(pulumi.ComponentResource):
     provider: grafana.Provider
     datasources: dict[str, grafana.oss.DataSource]
@@ -41,7 +45,7 @@ class GrafanaStack(pulumi.ComponentResource):
     url: str
 
     def __init__(self, name: str, args: GrafanaStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:grafana:GrafanaStack", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.url = args.url
         auth: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat(f"{ADMIN_USER}:", args.admin_password))
         self.provider = grafana.Provider(

@@ -30,12 +30,16 @@ class McpServerArgs:
     """The inner `mcp-network`."""
 
 
+TYPE_TOKEN = "service-mesh:mcp_server:McpServer"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class McpServer(pulumi.ComponentResource):
     container: docker.Container
     volumes: list[docker.Volume]
 
     def __init__(self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:mcp_server:McpServer", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         server = args.server
         inner = pulumi.ResourceOptions(parent=self, provider=args.provider)
 

@@ -16,12 +16,16 @@ class MeshNetworksArgs:
     """Name of the bridge network the host daemon creates."""
 
 
+TYPE_TOKEN = "service-mesh:network:MeshNetworks"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class MeshNetworks(pulumi.ComponentResource):
     mesh: docker.Network
     mesh_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: MeshNetworksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:network:MeshNetworks", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self.mesh = docker.Network(
             f"{name}-mesh",
             name=args.network_name,

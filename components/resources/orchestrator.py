@@ -53,6 +53,10 @@ def docker_cli_test(cert_dir: str = f"{CERT_DIR}/client") -> list[str]:
     ]
 
 
+TYPE_TOKEN = "service-mesh:orchestrator:McpOrchestrator"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class McpOrchestrator(pulumi.ComponentResource):
     container: docker.Container
     provider: docker.Provider
@@ -63,7 +67,7 @@ class McpOrchestrator(pulumi.ComponentResource):
     client_key_pem: pulumi.Output[str]
 
     def __init__(self, name: str, args: McpOrchestratorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:orchestrator:McpOrchestrator", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
 

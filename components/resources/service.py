@@ -40,13 +40,17 @@ class MeshServiceArgs:
     """Replaces the catalog's command (flags that come from config)."""
 
 
+TYPE_TOKEN = "service-mesh:service:MeshService"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class MeshService(pulumi.ComponentResource):
     containers: list[docker.Container]
     volumes: list[docker.Volume]
     image_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: MeshServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:service:MeshService", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         service, spec = args.service, args.service.spec
         child = pulumi.ResourceOptions(parent=self)
 

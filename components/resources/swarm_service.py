@@ -125,13 +125,17 @@ def declared_content(declared: SecretEnv) -> Callable[[dict[str, str]], str]:
     return pick
 
 
+TYPE_TOKEN = "service-mesh:swarm_service:SwarmService"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
+
+
 class SwarmService(pulumi.ComponentResource):
     service: docker.Service
     secrets: list[docker.Secret]
     configs: list[docker.ServiceConfig]
 
     def __init__(self, name: str, args: SwarmServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:swarm_service:SwarmService", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         plan, spec = args.plan, args.plan.service.spec
         child = pulumi.ResourceOptions(parent=self)
         labels = [docker.SecretLabelArgs(label="mesh.service", value=spec.name)]

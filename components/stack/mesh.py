@@ -6,18 +6,17 @@ name; credentials and rendered files are wired in; access points and connection 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 
 from components.catalog.endpoint import Endpoint
-from components.model.discovery import consul_api_address
-from components.model.mesh import MeshConfig
-from components.model.telemetry import grafana_url
-from components.plan.endpoints import service_endpoints
-from components.plan.mcp import McpPlan, mcp_endpoints, mcp_urls
+from components.catalog.names import CONSUL, GRAFANA, KONG
+from components.plan.addresses import access_points, consul_api_address, grafana_url
+from components.plan.mcp import mcp_urls
 from components.plan.services import DeployedService
+from components.plan.stack import StackPlan
 from components.render.dashboards import mesh_dashboards
 from components.render.datasources import mesh_datasources
 from components.resources.credentials import MeshCredentials, MeshCredentialsArgs
@@ -27,47 +26,35 @@ from components.resources.mcp_server import McpServer, McpServerArgs
 from components.resources.network import MeshNetworks, MeshNetworksArgs
 from components.resources.orchestrator import McpOrchestrator, McpOrchestratorArgs
 from components.resources.service import MeshService, MeshServiceArgs
-from components.wiring.backend import backend
-from components.wiring.datastores import DATASTORE_WIRING, Wiring, WiringContext, connection_strings
-from components.wiring.discovery import DISCOVERY_WIRING, NEEDS_DISCOVERY
-from components.wiring.gateway import GATEWAY_WIRING, gateway_access
-from components.wiring.monitoring import MONITORING_WIRING
-from components.wiring.telemetry import TELEMETRY_WIRING
+from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext
+from components.wiring.datastores import connection_strings
+from components.wiring.gateway import gateway_access
+from components.wiring.registry import WIRING
 
-# each service's wiring beyond its catalog entry: credentials, rendered files, images built here
-WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
-    **DATASTORE_WIRING,
-    **DISCOVERY_WIRING,
-    **GATEWAY_WIRING,
-    **TELEMETRY_WIRING,
-    **MONITORING_WIRING,
-    "backend": backend,
-}
-_SCHEMES = {"postgres": "postgresql", "redis": "redis", "bolt": "bolt", "amqp": "amqp", "grpc": "grpc", "otlp-grpc": "grpc"}
+NO_WIRING = ServiceWiring(lambda context: Wiring())
+"""A service that needs nothing beyond its catalog entry."""
 
 
 @dataclass(frozen=True)
 class ServiceMeshArgs:
-    config: MeshConfig
-    """The validated stack config."""
-    services: list[DeployedService]
-    """The enabled services, resolved from the catalog (see `topology.resolve_services`)."""
-    mcp: McpPlan | None = None
-    """The DinD orchestrator and its MCP servers (see `mcp_topology.resolve_mcp`); None: no orchestrator."""
+    plan: StackPlan
+    """Everything this stack deploys, validated and computed once (`components.plan.stack.plan_stack`)."""
 
 
-def access_points(services: list[DeployedService], config: MeshConfig, binds: Mapping[str, Mapping[int, str]]) -> dict[str, str]:
-    """Service (or `service.port`) -> URL on the host, for every published port, at the address it really binds."""
-    points: dict[str, str] = {}
-    for service in services:
-        published = service.spec.published_ports
-        for port in published:
-            key = service.name if len(published) == 1 else f"{service.name}.{port.name}"
-            address = binds.get(service.name, {}).get(port.internal, config.bind_address)
-            # a wildcard bind is reached through loopback from the host itself
-            host = "127.0.0.1" if address in ("0.0.0.0", "::") else f"[{address}]" if ":" in address else address
-            points[key] = f"{_SCHEMES.get(port.name, 'http')}://{host}:{port.host}"
-    return points
+def deploy_waves(plan: StackPlan, wiring: Mapping[str, ServiceWiring]) -> tuple[list[DeployedService], list[DeployedService]]:
+    """(before discovery, after discovery): a service whose wiring needs Consul's tokens, and whatever must
+    start after it, is deployed once `ServiceDiscovery` exists. Without Consul, everything is in the first wave."""
+    if plan.service(CONSUL) is None:
+        return list(plan.services), []
+    later = {service.name for service in plan.services if Need.DISCOVERY in wiring.get(service.name, NO_WIRING).needs}
+    for service in plan.services:  # catalog order: what a service starts after comes before it
+        if later.intersection(service.spec.starts_after):
+            later.add(service.name)
+    return [s for s in plan.services if s.name not in later], [s for s in plan.services if s.name in later]
+
+
+TYPE_TOKEN = "service-mesh:mesh:ServiceMesh"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
 
 
 class ServiceMesh(pulumi.ComponentResource):
@@ -82,96 +69,97 @@ class ServiceMesh(pulumi.ComponentResource):
     discovery: ServiceDiscovery | None
 
     def __init__(self, name: str, args: ServiceMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:mesh:ServiceMesh", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        plan = args.plan
+        config = plan.config
         child = pulumi.ResourceOptions(parent=self)
         self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(), child)
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
-
         # what discovery, the gateway and Prometheus find the services by
-        self.endpoints = service_endpoints(args.services) + (mcp_endpoints(args.mcp) if args.mcp else [])
-        context = WiringContext(
-            config=args.config,
-            services=args.services,
-            endpoints=self.endpoints,
-            credentials=self.credentials,
-            network_name=self.networks.mesh_name,
-            parent=self,
-        )
+        self.endpoints = list(plan.endpoints)
 
         self.services = {}
         self.rendered_files = {}
         self._binds: dict[str, Mapping[int, str]] = {}
         self.discovery = None
-        # services reading a discovery token (and what depends on them) start once discovery exists
-        later = {service.name for service in args.services if service.name in NEEDS_DISCOVERY}
-        for service in args.services:
-            if later.intersection(service.spec.starts_after):
-                later.add(service.name)
-        for service in args.services:
-            if service.name not in later:
-                self._deploy(service, args.config, context)
-        if "consul" in self.services:
-            consul_port = next(service for service in args.services if service.name == "consul").spec.ports[0].host
-            scheme, address = consul_api_address(args.config.discovery, args.config.bind_address, consul_port or 0)
+        before_discovery, after_discovery = deploy_waves(plan, WIRING)
+        for service in before_discovery:
+            self._deploy(service, plan)
+        consul = plan.service(CONSUL)
+        if consul is not None:
+            consul_port = consul.spec.main_port.host
+            assert consul_port is not None, "the catalog publishes Consul's API"
+            scheme, address = consul_api_address(config.discovery, config.bind_address, consul_port)
             self.discovery = ServiceDiscovery(
                 f"{name}-discovery",
                 ServiceDiscoveryArgs(
                     endpoints=self.endpoints,
-                    consul_container=self.services["consul"].containers[0],
+                    consul_container=self.services[CONSUL].containers[0],
                     management_token=self.credentials.consul_management_token,
                     api_scheme=scheme,
                     api_address=address,
-                    datacenter=args.config.discovery.datacenter,
+                    datacenter=config.discovery.datacenter,
                 ),
                 child,
             )
-            context.discovery = self.discovery
-        for service in args.services:
-            if service.name in later:
-                self._deploy(service, args.config, context)
+        for service in after_discovery:
+            self._deploy(service, plan)
 
         self.grafana = None
-        if "grafana" in self.services:
-            grafana_spec = next(service.spec for service in args.services if service.name == "grafana")
-            host_port = grafana_spec.published_ports[0].host
-            assert host_port is not None
+        grafana = plan.service(GRAFANA)
+        if grafana is not None:
+            host_port = grafana.spec.main_port.host
+            assert host_port is not None, "the catalog publishes Grafana"
             dashboards = mesh_dashboards(self.endpoints)
             self.rendered_files.update({f"grafana/dashboards/{board.uid}.json": board.config_json for board in dashboards})
             self.grafana = GrafanaStack(
                 f"{name}-grafana",
                 GrafanaStackArgs(
-                    url=grafana_url(args.config.telemetry, args.config.bind_address, host_port),
+                    url=grafana_url(config.telemetry, config.bind_address, host_port),
                     admin_password=self.credentials.grafana_admin_password,
-                    grafana_containers=self.services["grafana"].containers,
+                    grafana_containers=self.services[GRAFANA].containers,
                     datasources=mesh_datasources(self.services),
                     dashboards=dashboards,
                 ),
                 child,
             )
 
+        self.orchestrator = McpOrchestrator(
+            "mcp-orchestrator",
+            McpOrchestratorArgs(plan.mcp.orchestrator, plan.mcp.servers, self.networks.mesh_name, config.bind_address),
+            child,
+        )
         self.mcp_servers: dict[str, McpServer] = {}
-        self.mcp_urls: dict[str, str] = {}
-        self.orchestrator: McpOrchestrator | None = None
-        if args.mcp is not None:
-            self.orchestrator = McpOrchestrator(
-                "mcp-orchestrator",
-                McpOrchestratorArgs(args.mcp.orchestrator, args.mcp.servers, self.networks.mesh_name, args.config.bind_address),
-                child,
+        for server in plan.mcp.servers:
+            self.mcp_servers[server.service] = McpServer(
+                server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
             )
-            for server in args.mcp.servers:
-                self.mcp_servers[server.service] = McpServer(
-                    server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
-                )
-            self.mcp_urls = mcp_urls(args.mcp, args.config)
+        self.mcp_urls = mcp_urls(plan.mcp, config)
 
-        self.access_points = access_points(args.services, args.config, self._binds)
+        self.access_points = access_points(plan.services, config.bind_address, self._binds)
         self.connection_strings = connection_strings(self.credentials, list(self.services))
-        kong = next((service for service in args.services if service.name == "kong"), None)
-        self.gateway = None if kong is None else gateway_access(self.credentials, args.config, kong)
+        kong = plan.service(KONG)
+        self.gateway = None if kong is None else gateway_access(self.credentials, config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
 
-    def _deploy(self, service: DeployedService, config: MeshConfig, context: WiringContext) -> None:
-        wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
+    def _context(self, service: DeployedService, plan: StackPlan, wiring: ServiceWiring) -> WiringContext:
+        """The service's view of the stack: the plan, plus each need it declared, resolved (or an error)."""
+        if Need.DISCOVERY in wiring.needs and plan.service(CONSUL) is not None and self.discovery is None:
+            raise RuntimeError(f"{service.name} needs Consul's tokens but is deployed before ServiceDiscovery exists")
+        return WiringContext(
+            service=service.name,
+            plan=plan,
+            network_name=self.networks.mesh_name,
+            parent=self,
+            needs=wiring.needs,
+            reads=wiring.reads,
+            resolved_credentials=self.credentials if Need.CREDENTIALS in wiring.needs else None,
+            resolved_discovery=self.discovery if Need.DISCOVERY in wiring.needs else None,
+        )
+
+    def _deploy(self, service: DeployedService, plan: StackPlan) -> None:
+        service_wiring = WIRING.get(service.name, NO_WIRING)
+        wiring = service_wiring.wire(self._context(service, plan, service_wiring))
         needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
         self.rendered_files.update(wiring.rendered)
         self._binds[service.name] = wiring.port_bind_addresses
@@ -180,7 +168,7 @@ class ServiceMesh(pulumi.ComponentResource):
             MeshServiceArgs(
                 service=service,
                 network_name=self.networks.mesh_name,
-                bind_address=config.bind_address,
+                bind_address=plan.config.bind_address,
                 port_bind_addresses=wiring.port_bind_addresses,
                 envs=wiring.envs,
                 uploads=wiring.uploads,

@@ -12,11 +12,7 @@ from typing import Any
 import pulumi
 
 from components.model.mesh import parse_mesh_config, strip_namespace
-from components.plan.endpoints import service_endpoints
-from components.plan.gateway import plan_gateway
-from components.plan.mcp import mcp_endpoints, resolve_mcp
-from components.plan.services import resolve_services
-from components.plan.swarm import plan_swarm, swarm_endpoints
+from components.plan.stack import plan_stack
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
 from components.stack.swarm import SwarmMesh, SwarmMeshArgs
 
@@ -39,24 +35,17 @@ class StackResult:
 
 def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
     """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
-    config = parse_mesh_config(raw_config)
-    services = resolve_services(config)
-    mcp = resolve_mcp(config, services)
-    mesh: ServiceMesh | SwarmMesh
-    if config.platform == "swarm":
-        swarm = plan_swarm(config, services)
-        plan_gateway(config, swarm_endpoints(services) + mcp_endpoints(mcp))
-        mesh = SwarmMesh("mesh", SwarmMeshArgs(config=config, services=services, swarm=swarm, mcp=mcp))
-    else:
-        # the gateway routes what the mesh will register: host services and MCP servers alike
-        plan_gateway(config, service_endpoints(services) + mcp_endpoints(mcp))
-        mesh = ServiceMesh("mesh", ServiceMeshArgs(config=config, services=services, mcp=mcp))
+    plan = plan_stack(parse_mesh_config(raw_config))
+    # the one branch point between the platforms: containers on one host, or services of a swarm
+    mesh: ServiceMesh | SwarmMesh = (
+        SwarmMesh("mesh", SwarmMeshArgs(plan=plan)) if plan.swarm else ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
+    )
     outputs = {
         "accessPoints": mesh.access_points,
-        "services": [service.name for service in services],
+        "services": list(plan.service_names),
         "connectionStrings": pulumi.Output.secret(mesh.connection_strings),
         "mcpServers": mesh.mcp_urls,
-        "mcpDockerHost": mcp.orchestrator.docker_host,
+        "mcpDockerHost": plan.mcp.orchestrator.docker_host,
     }
     if mesh.grafana is not None:
         outputs["grafana"] = {"url": mesh.grafana.url, "user": "admin", "dashboards": mesh.grafana.dashboard_urls}

@@ -1,8 +1,9 @@
-"""`SwarmMesh`: the whole mesh as services of a Docker Swarm, composed from the catalog like `ServiceMesh`.
+"""`SwarmMesh`: the whole mesh as services of a Docker Swarm, composed from the same plan as `ServiceMesh`.
 
-Every enabled service becomes a `SwarmService` on an attachable overlay under its own name (`dnsrr`); the
-wiring is the docker platform's except Consul's (a cluster of servers); the DinD orchestrator stays a plain
-privileged container (swarm services cannot be privileged) on the node `mesh:swarm.orchestratorHost` names.
+Every enabled service becomes a `SwarmService` on an attachable overlay under its own name (`dnsrr`); the wiring
+is the docker platform's (Consul's renders a cluster when the plan is a swarm's); the DinD orchestrator stays a
+plain privileged container (swarm services cannot be privileged) on the node `mesh:swarm.orchestratorHost`
+names, through a Docker provider for that node.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import pulumi
 import pulumi_docker as docker
 
 from components.catalog.endpoint import Endpoint
-from components.model.discovery import consul_api_address
+from components.catalog.names import CONSUL, GRAFANA, KONG
 from components.model.mesh import MeshConfig
-from components.model.telemetry import grafana_url
-from components.plan.mcp import McpPlan, mcp_endpoints, mcp_urls
+from components.plan.addresses import consul_api_address, grafana_url
+from components.plan.mcp import mcp_urls
 from components.plan.services import DeployedService
-from components.plan.swarm import SwarmPlan, swarm_endpoints
+from components.plan.stack import StackPlan
+from components.plan.swarm import SwarmPlan
 from components.render.dashboards import mesh_dashboards
 from components.render.datasources import mesh_datasources
 from components.resources.credentials import MeshCredentials, MeshCredentialsArgs
@@ -29,21 +31,20 @@ from components.resources.mcp_server import McpServer, McpServerArgs
 from components.resources.network import MESH_NETWORK
 from components.resources.orchestrator import McpOrchestrator, McpOrchestratorArgs
 from components.resources.swarm_service import SwarmService, SwarmServiceArgs
-from components.stack.mesh import WIRING
-from components.wiring.datastores import Wiring, WiringContext, connection_strings
-from components.wiring.discovery import NEEDS_DISCOVERY
+from components.stack.mesh import NO_WIRING, deploy_waves
+from components.wiring.base import Need, ServiceWiring, WiringContext
+from components.wiring.datastores import connection_strings
 from components.wiring.gateway import gateway_access
-from components.wiring.swarm import swarm_consul
+from components.wiring.registry import WIRING
 
-CONSUL = "consul"
+TYPE_TOKEN = "service-mesh:swarm:SwarmMesh"
+"""Part of the URN of every resource below it: changing it makes `pulumi up` replace them all."""
 
 
 @dataclass(frozen=True)
 class SwarmMeshArgs:
-    config: MeshConfig
-    services: list[DeployedService]
-    swarm: SwarmPlan
-    mcp: McpPlan | None = None
+    plan: StackPlan
+    """The stack plan; its `swarm` part says how each service runs on the swarm."""
 
 
 class SwarmMesh(pulumi.ComponentResource):
@@ -57,9 +58,12 @@ class SwarmMesh(pulumi.ComponentResource):
     discovery: ServiceDiscovery | None
 
     def __init__(self, name: str, args: SwarmMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("service-mesh:swarm:SwarmMesh", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        plan = args.plan
+        assert plan.swarm is not None, "SwarmMesh composes a swarm plan"
+        swarm: SwarmPlan = plan.swarm
+        config = plan.config
         child = pulumi.ResourceOptions(parent=self)
-        config, swarm = args.config, args.swarm
         self.network = docker.Network(
             f"{name}-overlay",
             name=MESH_NETWORK,
@@ -72,29 +76,19 @@ class SwarmMesh(pulumi.ComponentResource):
             opts=child,
         )
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(), child)
-        self.endpoints = swarm_endpoints(args.services) + (mcp_endpoints(args.mcp) if args.mcp else [])
-        context = WiringContext(
-            config=config,
-            services=args.services,
-            endpoints=self.endpoints,
-            credentials=self.credentials,
-            network_name=self.network.name,
-            parent=self,
-        )
+        self.endpoints = list(plan.endpoints)
 
         self.services = {}
         self.rendered_files = {}
         self.discovery = None
-        later = {service.name for service in args.services if service.name in NEEDS_DISCOVERY}
-        for service in args.services:
-            if later.intersection(service.spec.starts_after):
-                later.add(service.name)
-        for service in args.services:
-            if service.name not in later:
-                self._deploy(service, context, swarm)
-        if CONSUL in self.services:
-            consul_port = next(service for service in args.services if service.name == CONSUL).spec.ports[0].host
-            scheme, address = consul_api_address(config.discovery, config.bind_address, consul_port or 0)
+        before_discovery, after_discovery = deploy_waves(plan, WIRING)
+        for service in before_discovery:
+            self._deploy(service, plan, swarm)
+        consul = plan.service(CONSUL)
+        if consul is not None:
+            consul_port = consul.spec.main_port.host
+            assert consul_port is not None, "the catalog publishes Consul's API"
+            scheme, address = consul_api_address(config.discovery, config.bind_address, consul_port)
             self.discovery = ServiceDiscovery(
                 f"{name}-discovery",
                 ServiceDiscoveryArgs(
@@ -108,15 +102,14 @@ class SwarmMesh(pulumi.ComponentResource):
                 ),
                 child,
             )
-            context.discovery = self.discovery
-        for service in args.services:
-            if service.name in later:
-                self._deploy(service, context, swarm)
+        for service in after_discovery:
+            self._deploy(service, plan, swarm)
 
         self.grafana = None
-        if "grafana" in self.services:
-            host_port = next(service.spec for service in args.services if service.name == "grafana").published_ports[0].host
-            assert host_port is not None
+        grafana = plan.service(GRAFANA)
+        if grafana is not None:
+            host_port = grafana.spec.main_port.host
+            assert host_port is not None, "the catalog publishes Grafana"
             dashboards = mesh_dashboards(self.endpoints)
             self.rendered_files.update({f"grafana/dashboards/{board.uid}.json": board.config_json for board in dashboards})
             self.grafana = GrafanaStack(
@@ -124,36 +117,33 @@ class SwarmMesh(pulumi.ComponentResource):
                 GrafanaStackArgs(
                     url=grafana_url(config.telemetry, config.bind_address, host_port),
                     admin_password=self.credentials.grafana_admin_password,
-                    grafana_containers=[self.services["grafana"].service],
+                    grafana_containers=[self.services[GRAFANA].service],
                     datasources=mesh_datasources(self.services),
                     dashboards=dashboards,
                 ),
                 child,
             )
 
+        self.orchestrator = McpOrchestrator(
+            "mcp-orchestrator",
+            McpOrchestratorArgs(plan.mcp.orchestrator, plan.mcp.servers, self.network.name, config.bind_address),
+            pulumi.ResourceOptions(parent=self, providers=self._orchestrator_providers(name, config)),
+        )
         self.mcp_servers: dict[str, McpServer] = {}
-        self.mcp_urls: dict[str, str] = {}
-        self.orchestrator: McpOrchestrator | None = None
-        if args.mcp is not None:
-            self.orchestrator = McpOrchestrator(
-                "mcp-orchestrator",
-                McpOrchestratorArgs(args.mcp.orchestrator, args.mcp.servers, self.network.name, config.bind_address),
-                pulumi.ResourceOptions(parent=self, providers=self._orchestrator_providers(name, config)),
+        for server in plan.mcp.servers:
+            self.mcp_servers[server.service] = McpServer(
+                server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
             )
-            for server in args.mcp.servers:
-                self.mcp_servers[server.service] = McpServer(
-                    server.service, McpServerArgs(server, self.orchestrator.provider, self.orchestrator.mcp_network.name), child
-                )
-            self.mcp_urls = mcp_urls(args.mcp, config)
+        self.mcp_urls = mcp_urls(plan.mcp, config)
 
         # host-mode ports answer on the node that runs the task (every interface): loopback there, the node's address elsewhere
         self.access_points = {
-            (plan.name if len(plan.ports) == 1 else f"{plan.name}.{port.name}"): f"http://127.0.0.1:{port.published}"
-            for plan in swarm.services
-            for port in plan.ports
+            (service.name if len(service.ports) == 1 else f"{service.name}.{port.name}"): f"http://127.0.0.1:{port.published}"
+            for service in swarm.services
+            for port in service.ports
         }
         self.connection_strings = connection_strings(self.credentials, list(self.services))
-        kong = next((service for service in args.services if service.name == "kong"), None)
+        kong = plan.service(KONG)
         self.gateway = None if kong is None else gateway_access(self.credentials, config, kong)
         self.register_outputs({"access_points": self.access_points, "services": list(self.services)})
 
@@ -170,11 +160,21 @@ class SwarmMesh(pulumi.ComponentResource):
         )
         return {"docker": node}
 
-    def _deploy(self, service: DeployedService, context: WiringContext, swarm: SwarmPlan) -> None:
-        if service.name == CONSUL:
-            wiring = swarm_consul(context, swarm)
-        else:
-            wiring = WIRING[service.name](context) if service.name in WIRING else Wiring()
+    def _deploy(self, service: DeployedService, plan: StackPlan, swarm: SwarmPlan) -> None:
+        service_wiring: ServiceWiring = WIRING.get(service.name, NO_WIRING)
+        if Need.DISCOVERY in service_wiring.needs and plan.service(CONSUL) is not None and self.discovery is None:
+            raise RuntimeError(f"{service.name} needs Consul's tokens but is deployed before ServiceDiscovery exists")
+        context = WiringContext(
+            service=service.name,
+            plan=plan,
+            network_name=self.network.name,
+            parent=self,
+            needs=service_wiring.needs,
+            reads=service_wiring.reads,
+            resolved_credentials=self.credentials if Need.CREDENTIALS in service_wiring.needs else None,
+            resolved_discovery=self.discovery if Need.DISCOVERY in service_wiring.needs else None,
+        )
+        wiring = service_wiring.wire(context)
         needed = [self.services[dependency].service for dependency in service.spec.starts_after]
         self.rendered_files.update(wiring.rendered)
         self.services[service.name] = SwarmService(

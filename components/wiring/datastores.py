@@ -5,16 +5,12 @@ Each function returns the `Wiring` a `MeshService` needs beyond its catalog entr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 import pulumi
-import pulumi_docker as docker
 
-from components.catalog.endpoint import Endpoint
-from components.model.mesh import MeshConfig
-from components.plan.services import DeployedService
+from components.catalog.names import GRAFANA, NEO4J, POSTGRES, RABBITMQ, REDIS
+from components.catalog.services import CATALOG
 from components.render.datastores import (
     RABBITMQ_CONF_PATH,
     RABBITMQ_DEFINITIONS_PATH,
@@ -24,51 +20,10 @@ from components.render.datastores import (
     render_redis_conf,
 )
 from components.resources.credentials import MeshCredentials
-
-if TYPE_CHECKING:
-    from components.resources.discovery import ServiceDiscovery
+from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, secret_env, upload
 
 DATABASE_NAME = "mesh"
 RABBITMQ_VHOST = "mesh"
-
-
-@dataclass
-class WiringContext:
-    """What wiring functions may draw on: the validated config, the deployed services and the mesh's secrets."""
-
-    config: MeshConfig
-    services: list[DeployedService]
-    endpoints: list[Endpoint]
-    credentials: MeshCredentials
-    network_name: pulumi.Output[str]
-    discovery: ServiceDiscovery | None = None
-    """Consul's ACL tokens, once the Consul server exists (services after it in the catalog may use them)."""
-    parent: pulumi.Resource | None = None
-    """The component that resources created during wiring (e.g. the backend image build) belong to."""
-
-
-@dataclass
-class Wiring:
-    """What a service gets beyond its catalog entry."""
-
-    envs: list[pulumi.Input[str]] = field(default_factory=list)
-    uploads: list[docker.ContainerUploadArgs] = field(default_factory=list)
-    rendered: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Rendered files by their path under build/ (for `make plan` and the real-tool checks)."""
-    port_bind_addresses: dict[int, str] = field(default_factory=dict)
-    image: pulumi.Input[str] | None = None
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
-    extra_hosts: dict[str, str] = field(default_factory=dict)
-    command: list[str] | None = None
-    """Replaces the catalog's command when flags come from config (Prometheus' retention)."""
-
-
-def secret_env(name: str, value: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.secret(pulumi.Output.concat(name, "=", value))
-
-
-def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
-    return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")
 
 
 def postgres(context: WiringContext) -> Wiring:
@@ -86,7 +41,7 @@ def postgres_exporter(context: WiringContext) -> Wiring:
     credentials = context.credentials
     return Wiring(
         envs=[
-            f"DATA_SOURCE_URI=postgres:5432/{DATABASE_NAME}?sslmode=disable",
+            f"DATA_SOURCE_URI={CATALOG[POSTGRES].mesh_address()}/{DATABASE_NAME}?sslmode=disable",
             f"DATA_SOURCE_USER={credentials.database_user}",
             secret_env("DATA_SOURCE_PASS", credentials.postgres_password),
         ]
@@ -105,7 +60,7 @@ def redis(context: WiringContext) -> Wiring:
 
 def redis_exporter(context: WiringContext) -> Wiring:
     credentials = context.credentials
-    return Wiring(envs=["REDIS_ADDR=redis://redis:6379", secret_env("REDIS_PASSWORD", credentials.redis_password)])
+    return Wiring(envs=[f"REDIS_ADDR=redis://{CATALOG[REDIS].mesh_address()}", secret_env("REDIS_PASSWORD", credentials.redis_password)])
 
 
 def neo4j(context: WiringContext) -> Wiring:
@@ -132,24 +87,27 @@ def grafana(context: WiringContext) -> Wiring:
     return Wiring(envs=["GF_SECURITY_ADMIN_USER=admin", secret_env("GF_SECURITY_ADMIN_PASSWORD", credentials.grafana_admin_password)])
 
 
-DATASTORE_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
-    "postgres": postgres,
-    "postgres-exporter": postgres_exporter,
-    "redis": redis,
-    "redis-exporter": redis_exporter,
-    "neo4j": neo4j,
-    "rabbitmq": rabbitmq,
-    "grafana": grafana,
+_CREDENTIALS = frozenset({Need.CREDENTIALS})
+DATASTORE_WIRING: Mapping[str, ServiceWiring] = {
+    POSTGRES: ServiceWiring(postgres, _CREDENTIALS),
+    "postgres-exporter": ServiceWiring(postgres_exporter, _CREDENTIALS),
+    REDIS: ServiceWiring(redis, _CREDENTIALS),
+    "redis-exporter": ServiceWiring(redis_exporter, _CREDENTIALS),
+    NEO4J: ServiceWiring(neo4j, _CREDENTIALS),
+    RABBITMQ: ServiceWiring(rabbitmq, _CREDENTIALS),
+    GRAFANA: ServiceWiring(grafana, _CREDENTIALS),
 }
 
 
 def connection_strings(credentials: MeshCredentials, deployed: Sequence[str]) -> dict[str, pulumi.Output[str]]:
     """Connection strings the backend uses on the mesh network, as secrets."""
     user = credentials.database_user
+    postgres, redis = CATALOG[POSTGRES].mesh_address(), CATALOG[REDIS].mesh_address()
+    neo4j, rabbitmq = CATALOG[NEO4J].mesh_address("bolt"), CATALOG[RABBITMQ].mesh_address("amqp")
     candidates = {
-        "postgres": pulumi.Output.concat("postgresql://", user, ":", credentials.postgres_password, f"@postgres:5432/{DATABASE_NAME}"),
-        "redis": pulumi.Output.concat("redis://:", credentials.redis_password, "@redis:6379/0"),
-        "neo4j": pulumi.Output.concat("bolt://neo4j:", credentials.neo4j_password, "@neo4j:7687"),
-        "rabbitmq": pulumi.Output.concat("amqp://", user, ":", credentials.rabbitmq_password, f"@rabbitmq:5672/{RABBITMQ_VHOST}"),
+        POSTGRES: pulumi.Output.concat("postgresql://", user, ":", credentials.postgres_password, f"@{postgres}/{DATABASE_NAME}"),
+        REDIS: pulumi.Output.concat("redis://:", credentials.redis_password, f"@{redis}/0"),
+        NEO4J: pulumi.Output.concat("bolt://neo4j:", credentials.neo4j_password, f"@{neo4j}"),
+        RABBITMQ: pulumi.Output.concat("amqp://", user, ":", credentials.rabbitmq_password, f"@{rabbitmq}/{RABBITMQ_VHOST}"),
     }
     return {name: pulumi.Output.secret(url) for name, url in candidates.items() if name in deployed}

@@ -1,15 +1,12 @@
-"""Wiring of the Consul server and consul-esm: their rendered configs, with the tokens as secrets.
-
-`NEEDS_DISCOVERY` names the services whose wiring reads a token of `ServiceDiscovery`; `ServiceMesh`
-deploys them (and whatever depends on them) after discovery exists.
-"""
+"""Wiring of the Consul server and consul-esm: their rendered configs, with the tokens as secrets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pulumi
 
+from components.catalog.names import CONSUL, CONSUL_ESM
 from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
@@ -18,29 +15,33 @@ from components.render.consul import (
     EsmConfig,
     render_consul_agent_config,
     render_esm_config,
+    swarm_consul_config,
 )
-from components.wiring.datastores import Wiring, WiringContext, upload
-
-NEEDS_DISCOVERY = frozenset({"consul-esm", "prometheus", "consul-exporter", "backend"})
-"""consul-esm runs the checks with its token; Prometheus (consul_sd), consul-exporter and the backend read the catalog."""
+from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, upload
 
 
 def consul(context: WiringContext) -> Wiring:
     datacenter = context.config.discovery.datacenter
+    swarm = context.plan.swarm
     agent_config: pulumi.Output[str] = pulumi.Output.secret(
         context.credentials.consul_management_token.apply(
-            lambda token: render_consul_agent_config(ConsulAgentConfig(management_token=token, datacenter=datacenter))
+            lambda token: (
+                render_consul_agent_config(ConsulAgentConfig(management_token=token, datacenter=datacenter))
+                if swarm is None
+                else swarm_consul_config(token, datacenter, swarm.service(CONSUL).replicas or 1, swarm.subnet)
+            )
         )
     )
     return Wiring(uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)], rendered={"consul/mesh.json": agent_config})
 
 
 def consul_esm(context: WiringContext) -> Wiring:
-    if context.discovery is None:
-        raise RuntimeError("consul-esm is wired after ServiceDiscovery (it depends on consul)")
+    discovery = context.discovery
+    # the catalog makes consul-esm need consul, so the plan never deploys it alone
+    assert discovery is not None, "consul-esm is deployed without Consul"
     datacenter = context.config.discovery.datacenter
     esm_config: pulumi.Output[str] = pulumi.Output.secret(
-        context.discovery.esm_token.apply(lambda token: render_esm_config(EsmConfig(token=token, datacenter=datacenter)))
+        discovery.esm_token.apply(lambda token: render_esm_config(EsmConfig(token=token, datacenter=datacenter)))
     )
     return Wiring(
         uploads=[upload(ESM_CONFIG_PATH, esm_config)],
@@ -50,4 +51,8 @@ def consul_esm(context: WiringContext) -> Wiring:
     )
 
 
-DISCOVERY_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {"consul": consul, "consul-esm": consul_esm}
+DISCOVERY_WIRING: Mapping[str, ServiceWiring] = {
+    CONSUL: ServiceWiring(consul, frozenset({Need.CREDENTIALS})),
+    # consul-esm runs the checks with its own token
+    CONSUL_ESM: ServiceWiring(consul_esm, frozenset({Need.DISCOVERY})),
+}

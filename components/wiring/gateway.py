@@ -7,22 +7,23 @@ is created, so any route or balancing change replaces the Kong container.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pulumi
 
+from components.catalog.names import KONG
 from components.catalog.services import CATALOG
 from components.model.mesh import MeshConfig
-from components.plan.gateway import JWT_ISSUER, GatewayCredentials, GatewayPlan, kong_config, plan_gateway
+from components.plan.addresses import client_url
+from components.plan.gateway import JWT_ISSUER, GatewayCredentials, GatewayPlan, kong_config
 from components.plan.services import DeployedService
 from components.render.kong import render_kong_yml
 from components.resources.credentials import MeshCredentials
-from components.wiring.datastores import Wiring, WiringContext, upload
+from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, upload
 
-KONG = "kong"
 KONG_YML_PATH = dict(CATALOG[KONG].env)["KONG_DECLARATIVE_CONFIG"]
-PROXY_PORT = next(port.internal for port in CATALOG[KONG].ports if port.name == "proxy")
-ADMIN_PORT = next(port.internal for port in CATALOG[KONG].ports if port.name == "admin")
+PROXY_PORT = CATALOG[KONG].port("proxy").internal
+ADMIN_PORT = CATALOG[KONG].port("admin").internal
 ADMIN_BIND_ADDRESS = "127.0.0.1"
 
 
@@ -35,7 +36,7 @@ def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi
 
 
 def kong(context: WiringContext) -> Wiring:
-    plan = plan_gateway(context.config, context.endpoints)
+    plan = context.plan.gateway
     kong_yml = rendered_kong_yml(plan, context.credentials)
     envs: list[pulumi.Input[str]] = []
     if plan.traces_endpoint is not None:
@@ -51,10 +52,10 @@ def kong(context: WiringContext) -> Wiring:
 
 
 def proxy_url(config: MeshConfig, kong_service: DeployedService) -> str:
-    """Where a client on this host reaches the proxy (a wildcard bind is reached on loopback)."""
-    address = config.proxy_bind_address or config.bind_address
-    host = "127.0.0.1" if address in ("0.0.0.0", "::") else f"[{address}]" if ":" in address else address
-    return f"http://{host}:{next(port.host for port in kong_service.spec.ports if port.name == 'proxy')}"
+    """Where a client on this host reaches the proxy."""
+    host_port = kong_service.spec.port("proxy").host
+    assert host_port is not None, "the catalog publishes Kong's proxy"
+    return client_url("http", config.proxy_bind_address or config.bind_address, host_port)
 
 
 def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_service: DeployedService) -> dict[str, pulumi.Input[str]]:
@@ -67,4 +68,4 @@ def gateway_access(credentials: MeshCredentials, config: MeshConfig, kong_servic
     }
 
 
-GATEWAY_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {KONG: kong}
+GATEWAY_WIRING: Mapping[str, ServiceWiring] = {KONG: ServiceWiring(kong, frozenset({Need.CREDENTIALS}))}

@@ -6,11 +6,12 @@ from the pure renderers (`prometheus_config`, `alert_rules`, `alertmanager_confi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_docker as docker
 
+from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER, PROMETHEUS
 from components.render.alert_rules import mesh_alert_rules, render_rules_yml
 from components.render.alertmanager import CONFIG_PATH as ALERTMANAGER_CONFIG_PATH
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
@@ -25,7 +26,7 @@ from components.render.prometheus import (
     render_prometheus_yml,
     scraped_exporters,
 )
-from components.wiring.datastores import Wiring, WiringContext, secret_env, upload
+from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, secret_env, upload
 
 NO_RECEIVER_WARNING = (
     "alertmanager: no alert receiver is configured, so alerts are only shown in Alertmanager's UI and sent nowhere; "
@@ -38,9 +39,10 @@ def prometheus(context: WiringContext) -> Wiring:
     prometheus_yml = render_prometheus_yml(mesh_prometheus_config(context.endpoints))
     rules_yml = render_rules_yml([mesh_alert_rules(monitoring.thresholds, scraped_exporters(context.endpoints))])
     uploads = [upload(f"{CONFIG_DIR}/prometheus.yml", prometheus_yml), upload(f"{CONFIG_DIR}/{RULES_FILE}", rules_yml)]
-    if context.discovery is not None:  # without Consul there is no Consul job to present a token to
+    discovery = context.discovery
+    if discovery is not None:  # None only when the stack deploys no Consul: then there is no Consul job to present a token to
         # Prometheus runs as nobody and uploads belong to root: the file must be world-readable inside the container
-        token: pulumi.Output[str] = pulumi.Output.secret(context.discovery.prometheus_token)
+        token: pulumi.Output[str] = pulumi.Output.secret(discovery.prometheus_token)
         uploads.append(docker.ContainerUploadArgs(file=f"{CONFIG_DIR}/{CONSUL_TOKEN_FILE}", content=token, permissions="0644"))
     return Wiring(
         uploads=uploads,
@@ -65,15 +67,18 @@ def blackbox_exporter(context: WiringContext) -> Wiring:
 
 
 def consul_exporter(context: WiringContext) -> Wiring:
-    # it needs consul and is in NEEDS_DISCOVERY: discovery exists by the time it is wired
-    assert context.discovery is not None, "consul-exporter is wired before Consul discovery exists"
+    discovery = context.discovery
+    # the catalog makes consul-exporter need consul, so the plan never deploys it alone
+    assert discovery is not None, "consul-exporter is deployed without Consul"
     # Prometheus' token: the same read-only rights (services, nodes, agent)
-    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", context.discovery.prometheus_token)])
+    return Wiring(envs=[secret_env("CONSUL_HTTP_TOKEN", discovery.prometheus_token)])
 
 
-MONITORING_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
-    "prometheus": prometheus,
-    "alertmanager": alertmanager,
-    "blackbox-exporter": blackbox_exporter,
-    "consul-exporter": consul_exporter,
+_DISCOVERY = frozenset({Need.DISCOVERY})
+MONITORING_WIRING: Mapping[str, ServiceWiring] = {
+    # Prometheus finds its targets in Consul (consul_sd_configs) with its token
+    PROMETHEUS: ServiceWiring(prometheus, _DISCOVERY),
+    ALERTMANAGER: ServiceWiring(alertmanager),
+    BLACKBOX_EXPORTER: ServiceWiring(blackbox_exporter),
+    "consul-exporter": ServiceWiring(consul_exporter, _DISCOVERY),
 }

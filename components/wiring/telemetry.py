@@ -1,12 +1,13 @@
 """Wiring of the log and trace pipeline: Loki, Alloy and Jaeger get their rendered configs uploaded.
 
-Each function returns the `Wiring` a `MeshService` needs beyond its catalog entry (see `datastores`).
+Each function returns the `Wiring` a `MeshService` needs beyond its catalog entry (see `base`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
+from components.catalog.names import JAEGER, LOKI
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
     JAEGER_CONFIG_PATH,
@@ -15,7 +16,7 @@ from components.render.telemetry import (
     render_jaeger_config,
     render_loki_config,
 )
-from components.wiring.datastores import Wiring, WiringContext, upload
+from components.wiring.base import ServiceWiring, Wiring, WiringContext, upload
 
 
 def loki(context: WiringContext) -> Wiring:
@@ -33,8 +34,8 @@ def jaeger(context: WiringContext) -> Wiring:
     return Wiring(uploads=[upload(JAEGER_CONFIG_PATH, conf)], rendered={"jaeger/config.yaml": conf})
 
 
-TELEMETRY_WIRING: Mapping[str, Callable[[WiringContext], Wiring]] = {
-    "loki": loki,
-    "alloy": alloy,
-    "jaeger": jaeger,
+TELEMETRY_WIRING: Mapping[str, ServiceWiring] = {
+    LOKI: ServiceWiring(loki),
+    "alloy": ServiceWiring(alloy),
+    JAEGER: ServiceWiring(jaeger),
 }
