@@ -61,8 +61,11 @@ class Replay:
     def registration(self, type_: str, captured_id: str) -> Registration:
         return next(r for r in self.capture.all(type_) if f"{r.name}-id" == captured_id)
 
-    def network(self, registration_name: str) -> str:
+    def network(self, registration_name: str, *, name: str | None = None, subnet: str | None = None) -> str:
+        """The captured network; `name` and `subnet` set another name and subnet beside the mesh's own overlay."""
         plain = self.capture.one(NETWORK, registration_name).plain
+        if name is not None:
+            plain = {**plain, "name": name, "ipamConfigs": [{"subnet": subnet}]}
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=c["subnet"]) for c in plain.get("ipamConfigs") or []])
         created = self.api.create_network(
             plain["name"],

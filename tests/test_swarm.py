@@ -18,7 +18,7 @@ from components.catalog.services import CATALOG
 from components.model.base import ConfigError
 from components.offline.stack_file import read_stack_file
 from components.offline.synth import Capture, Registration, synthesize
-from components.offline.types import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
+from components.offline.types import CONSUL_SERVICE, CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
 from components.plan.swarm import REPLICATED, SECRET_ENVS, SecretEnv, go_duration
 from components.resources.swarm_service import credentials_by_name
 from policies.offline import blocking, evaluate
@@ -319,13 +319,15 @@ def test_make_plan_lists_services_secrets_configs_and_the_overlay_with_no_violat
 
 
 def _with_service(capture: Capture, name: str, change: Any) -> Capture:
+    """The one service, changed, with the Consul registrations (the stack rules need them): the pack judges it alone."""
     resources = []
     for registration in capture.resources:
         if registration.type == SERVICE and registration.name == name:
             props = json.loads(json.dumps(registration.plain))
             change(props)
-            registration = dataclasses.replace(registration, props=props)
-        resources.append(registration)
+            resources.append(dataclasses.replace(registration, props=props))
+        elif registration.type == CONSUL_SERVICE:
+            resources.append(registration)
     return Capture(resources=resources)
 
 
@@ -377,6 +379,7 @@ def test_the_policy_pack_passes_the_swarm_stack(swarm: Capture) -> None:
     ],
 )
 def test_each_service_rule_fires_on_a_planted_violation(swarm: Capture, name: str, change: Any, policy: str) -> None:
+    assert _fired(_with_service(swarm, name, lambda props: None)) == set()
     assert (policy, name) in _fired(_with_service(swarm, name, change))
 
 
