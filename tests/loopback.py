@@ -152,8 +152,11 @@ class SilentServer:
 class Daemon:
     """A subprocess that must come up on `port` (see `wait_ready`) and is stopped on `close`."""
 
-    def __init__(self, argv: list[str], port: int, timeout_s: float, user: str | None = None) -> None:
-        self.argv, self.port, self.timeout_s = argv, port, timeout_s
+    def __init__(
+        self, argv: list[str], port: int, timeout_s: float, user: str | None = None, ready: Callable[[int], bool] = port_open
+    ) -> None:
+        """`ready(port)` says when it serves; an open port by default (PostgreSQL accepts connections before logins)."""
+        self.argv, self.port, self.timeout_s, self.ready = argv, port, timeout_s, ready
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the daemon; closed in close())
         self.process = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT, user=user, group=user, extra_groups=[] if user else None
@@ -161,7 +164,7 @@ class Daemon:
 
     def wait_ready(self) -> Daemon:
         try:
-            wait_until(lambda: port_open(self.port) or self.process.poll() is not None, self.timeout_s, f"{self.argv[0]} on {self.port}")
+            wait_until(lambda: self.ready(self.port) or self.process.poll() is not None, self.timeout_s, f"{self.argv[0]} on {self.port}")
         except TimeoutError:
             self.close()
             raise
@@ -225,7 +228,12 @@ def start_postgres(workdir: Path, user: str, password: str) -> Daemon:
         "-c",
         "fsync=off",
     ]
-    return Daemon(argv, port, timeout_s=30, user=owner)
+
+    # the port opens while the server still answers "the database system is starting up"
+    def accepts_logins(port: int) -> bool:
+        return subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], timeout=10).returncode == 0
+
+    return Daemon(argv, port, timeout_s=30, user=owner, ready=accepts_logins)
 
 
 def start_mcp_servers() -> tuple[Daemon, int]:

@@ -10,7 +10,8 @@ import pytest
 from components.catalog.endpoint import Endpoint
 from components.catalog.mcp_servers import DOCKER_TLS_PORT, MCP_CATALOG, MCP_NETWORK, ORCHESTRATOR, PROBE_PATH
 from components.model.base import ConfigError
-from components.offline.synth import COMPUTED_OUTPUTS, Capture, Registration, reveal, synthesize
+from components.offline.provider_state import written_back
+from components.offline.synth import Capture, Registration, reveal, synthesize
 from components.offline.types import (
     CONTAINER,
     DOCKER_PROVIDER,
@@ -45,7 +46,7 @@ def _provider_ref(provider: Registration) -> str:
 
 def _computed(type_: str, name: str, output: str) -> str:
     """What the (mocked) provider returns for a resource's output, e.g. a certificate's PEM."""
-    return str(COMPUTED_OUTPUTS[type_](name, {})[output])
+    return str(written_back(type_, name, {})[output])
 
 
 def _uploads(container: Registration) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def test_the_orchestrator_is_health_gated_on_docker_info_over_tls_with_limits_an
     assert test[:2] == ["CMD", "docker"] and test[-1] == "info"
     assert f"--host=tcp://127.0.0.1:{DOCKER_TLS_PORT}" in test and "--tlsverify" in test
     assert orchestrator["wait"] is True
-    assert (orchestrator["memory"], orchestrator["cpus"]) == (4096, "4")
+    assert (orchestrator["memory"], orchestrator["cpus"]) == (4096, "4.0")
     volume = plan.one(VOLUME, f"{ORCHESTRATOR}-docker")
     assert volume.retain_on_delete
     assert {"volumeName": volume.plain["name"], "containerPath": "/var/lib/docker"} in [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from components.offline.synth import Capture, _uuid
+from components.offline.provider_state import uuid_of
+from components.offline.synth import Capture
 from components.offline.types import ACL_TOKEN, CONTAINER
 
 
@@ -13,7 +14,7 @@ def uploads(capture: Capture, service: str) -> dict[str, str]:
 def prometheus_token(capture: Capture) -> str:
     """The secret id discovery reads back for the token bound to its `prometheus` policy (as the mocks answer it)."""
     token = next(r for r in capture.all(ACL_TOKEN) if r.name.endswith("-prometheus-token"))
-    return _uuid("secret/" + _uuid("accessor/" + token.name))
+    return uuid_of("secret/" + uuid_of("accessor/" + token.name))
 
 
 def test_prometheus_gets_its_config_and_rules_as_rendered(plan):

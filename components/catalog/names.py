@@ -21,6 +21,13 @@ LOKI = "loki"
 ALERTMANAGER = "alertmanager"
 BLACKBOX_EXPORTER = "blackbox-exporter"
 JAEGER = "jaeger"
+QDRANT = "qdrant"
+ALLOY = "alloy"
+CADVISOR = "cadvisor"
+NODE_EXPORTER = "node-exporter"
+POSTGRES_EXPORTER = "postgres-exporter"
+REDIS_EXPORTER = "redis-exporter"
+CONSUL_EXPORTER = "consul-exporter"
 
 NAMED_SERVICES = (
     POSTGRES,
@@ -37,4 +44,11 @@ NAMED_SERVICES = (
     ALERTMANAGER,
     BLACKBOX_EXPORTER,
     JAEGER,
+    QDRANT,
+    ALLOY,
+    CADVISOR,
+    NODE_EXPORTER,
+    POSTGRES_EXPORTER,
+    REDIS_EXPORTER,
+    CONSUL_EXPORTER,
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from components.catalog.canonical import docker_cpus
+
 
 class ConfigError(ValueError):
     """A user mistake in the stack config: `key` is the full config key, `message` what is wrong."""
@@ -21,6 +23,13 @@ class ConfigError(ValueError):
 def check_tcp_port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"{value} is not a TCP port (1-65535)")
+    return value
+
+
+def check_cpus(value: float | None) -> float | None:
+    """A CPU limit Docker takes and pulumi-docker reads back as the same number (else every `up` replaces the container)."""
+    if value is not None:
+        docker_cpus(value)
     return value
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from components.catalog.mcp_servers import ORCHESTRATOR_HOST_PORT
-from components.model.base import Strict, check_image_reference, check_tcp_port
+from components.model.base import Strict, check_cpus, check_image_reference, check_tcp_port
 
 
 class McpServerConfig(Strict):
@@ -37,6 +37,11 @@ class McpServerConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int | None) -> int | None:
         return None if port is None else check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod
@@ -84,6 +89,11 @@ class McpOrchestratorConfig(Strict):
     @classmethod
     def _is_tcp_port(cls, port: int) -> int:
         return check_tcp_port(port)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("image")
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from components.model.base import ConfigError, Strict, check_image_reference, check_tcp_port
+from components.model.base import ConfigError, Strict, check_cpus, check_image_reference, check_tcp_port
 from components.model.discovery import DiscoveryConfig
 from components.model.gateway import GatewayConfig
 from components.model.mcp import McpOrchestratorConfig, McpServerConfig
@@ -48,6 +48,11 @@ class ServiceOverride(Strict):
     @classmethod
     def _image_is_pinned(cls, image: str | None) -> str | None:
         return None if image is None else check_image_reference(image)
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus_read_back_the_same(cls, cpus: float | None) -> float | None:
+        return check_cpus(cpus)
 
     @field_validator("host_ports")
     @classmethod

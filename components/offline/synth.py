@@ -11,7 +11,6 @@ policy pack's offline evaluation, `make plan` and `make bench` all read this cap
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +23,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.model.base import ConfigError
+from components.offline import provider_state
 from components.offline.assertions import mismatches
-from components.offline.types import IMAGE, REMOTE_IMAGE
+from components.offline.provider_state import uuid_of
 from components.stack.program import build_stack, read_stack_config
 
 PROJECT = "service-mesh"
@@ -173,65 +173,21 @@ class Capture:
         return found
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()
-
-
-def _fake_pem(kind: str, name: str) -> str:
-    return f"-----BEGIN {kind}-----\n{_digest(kind, name)}\n-----END {kind}-----\n"
-
-
-# Computed outputs the SDKs expect from providers that the mock engine does not run (deterministic).
-COMPUTED_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "random:index/randomPassword:RandomPassword": lambda name, inputs: {
-        "result": _digest("password", name)[: int(inputs.get("length", 32))],
-        "bcryptHash": "$2a$10$" + _digest("bcrypt", name)[:53],
-    },
-    "random:index/randomBytes:RandomBytes": lambda name, inputs: {
-        "hex": _digest("bytes", name)[: 2 * int(inputs.get("length", 4))],
-        "base64": _digest("bytes64", name)[:8],
-    },
-    "random:index/randomString:RandomString": lambda name, inputs: {"result": _digest("string", name)[: int(inputs.get("length", 16))]},
-    "random:index/randomUuid:RandomUuid": lambda name, inputs: {"result": _uuid(name)},
-    "tls:index/privateKey:PrivateKey": lambda name, inputs: {
-        "privateKeyPem": _fake_pem("PRIVATE KEY", name),
-        "privateKeyPemPkcs8": _fake_pem("PRIVATE KEY", name),
-        "publicKeyPem": _fake_pem("PUBLIC KEY", name),
-    },
-    "tls:index/selfSignedCert:SelfSignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
-    "tls:index/locallySignedCert:LocallySignedCert": lambda name, inputs: {"certPem": _fake_pem("CERTIFICATE", name)},
-    "tls:index/certRequest:CertRequest": lambda name, inputs: {"certRequestPem": _fake_pem("CERTIFICATE REQUEST", name)},
-    REMOTE_IMAGE: lambda name, inputs: {"imageId": "sha256:" + _digest("image", str(inputs.get("name"))), "repoDigest": ""},
-    "consul:index/aclToken:AclToken": lambda name, inputs: {"accessorId": _uuid("accessor/" + name)},
-    # a local build (skip_push): the provider reports the image ID as repoDigest
-    IMAGE: lambda name, inputs: {
-        "repoDigest": "sha256:" + _digest("build", str(inputs.get("imageName"))),
-        "baseImageName": inputs.get("imageName"),
-    },
-}
-
 # Results of provider functions (invokes) the program calls, by token (deterministic).
 MOCKED_CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "consul:index/getAclTokenSecretId:getAclTokenSecretId": lambda args: {
         "accessorId": args.get("accessorId"),
         "id": args.get("accessorId"),
-        "secretId": _uuid("secret/" + str(args.get("accessorId"))),
+        "secretId": uuid_of("secret/" + str(args.get("accessorId"))),
     },
 }
 
 
-def _uuid(name: str) -> str:
-    digest = _digest("uuid", name)
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
 class MeshMocks(mocks.Mocks):
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        computed = COMPUTED_OUTPUTS.get(args.typ)
-        state = dict(args.inputs)
-        if computed is not None:
-            state.update(computed(args.name, args.inputs))
-        return f"{args.name}-id", state
+        # what the real provider writes back after the create, in its own forms (provider_state.py)
+        resource_id = provider_state.resource_id(args.typ, args.name, args.inputs)
+        return resource_id, provider_state.written_back(args.typ, args.name, args.inputs, resource_id)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         mocked = MOCKED_CALLS.get(args.token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from components.catalog.names import POSTGRES
 from components.catalog.services import CATALOG, DataVolume, ServiceSpec
 from components.model.base import ConfigError
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
@@ -65,7 +66,7 @@ def _apply_override(spec: ServiceSpec, config: MeshConfig) -> DeployedService:
         memory_mb=override.memory_mb or spec.memory_mb,
         cpus=override.cpus or spec.cpus,
     )
-    if spec.name == "postgres":
+    if spec.name == POSTGRES:
         # the data directory moved in Postgres 18; an image override must move the volume with it
         spec = replace(spec, volumes=(DataVolume("data", postgres_data_path(spec.image)),))
     return DeployedService(spec, replicas, override.host_ports is not None)

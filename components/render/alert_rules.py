@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from components.catalog.metrics import SCRAPER, SERVICE_LABEL
+from components.catalog.names import BLACKBOX_EXPORTER, CADVISOR, CONSUL_EXPORTER, KONG, NODE_EXPORTER
 from components.model.monitoring import AlertThresholds
 from components.render.yaml_text import dump_yaml
 
@@ -80,7 +81,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             severity=CRITICAL,
             summary="Consul check {{ $labels.check }} of {{ $labels.mesh_service }} is critical",
             description="Consul reports check {{ $labels.check }} of {{ $labels.service_id }} on {{ $labels.node }} critical for 1 minute.",
-            exporter="consul-exporter",
+            exporter=CONSUL_EXPORTER,
         ),
         AlertRule(
             name="KongHighErrorRatio",
@@ -97,7 +98,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             description=(
                 "{{ $value | humanizePercentage }} of the requests Kong proxied to {{ $labels.service }} returned 5xx over 5 minutes."
             ),
-            exporter="kong",
+            exporter=KONG,
         ),
         AlertRule(
             name="KongUpstreamTargetUnhealthy",
@@ -110,7 +111,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             description=(
                 "Target {{ $labels.target }} ({{ $labels.address }}) of {{ $labels.upstream }} is {{ $labels.state }}: its circuit is open."
             ),
-            exporter="kong",
+            exporter=KONG,
         ),
         AlertRule(
             name="KongHighLatencyP95",
@@ -122,7 +123,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             severity=WARNING,
             summary=f"p95 latency of {{{{ $labels.service }}}} through Kong is above {thresholds.latency_p95_ms} ms",
             description='95% of requests to {{ $labels.service }} complete within {{ $value | printf "%.0f" }} ms (10 minutes).',
-            exporter="kong",
+            exporter=KONG,
         ),
         AlertRule(
             name="ProbeFailing",
@@ -131,7 +132,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             severity=CRITICAL,
             summary="{{ $labels.mesh_service }} fails its blackbox probe",
             description="The blackbox exporter's probe of {{ $labels.instance }} has failed for 2 minutes.",
-            exporter="blackbox-exporter",
+            exporter=BLACKBOX_EXPORTER,
         ),
         AlertRule(
             name="ContainerRestarting",
@@ -147,7 +148,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             severity=WARNING,
             summary="Container {{ $labels.name }} restarted in the last 15 minutes",
             description="Docker restarted {{ $labels.name }} ({{ $labels.mesh_service }}): see its logs for why it exited.",
-            exporter="cadvisor",
+            exporter=CADVISOR,
         ),
         AlertRule(
             name="HostDiskSpaceLow",
@@ -162,7 +163,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             description=(
                 "Only {{ $value | humanizePercentage }} of {{ $labels.mountpoint }} ({{ $labels.device }}) is free on the Docker host."
             ),
-            exporter="node-exporter",
+            exporter=NODE_EXPORTER,
         ),
         AlertRule(
             name="HostMemoryLow",
@@ -171,7 +172,7 @@ def all_alert_rules(thresholds: AlertThresholds) -> tuple[AlertRule, ...]:
             severity=WARNING,
             summary=f"Less than {thresholds.memory_available_ratio:.0%} of the host's memory is available",
             description="Only {{ $value | humanizePercentage }} of the Docker host's memory is available.",
-            exporter="node-exporter",
+            exporter=NODE_EXPORTER,
         ),
     )
 

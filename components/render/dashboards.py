@@ -18,6 +18,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueGraphMode
 
+from components.catalog import names
 from components.catalog.endpoint import Endpoint
 from components.catalog.metrics import CONSUL_HEALTH_LABEL, SERVICE_LABEL
 from components.render.datasources import LOKI_UID, PROMETHEUS_UID
@@ -242,7 +243,7 @@ def overview(endpoints: Sequence[Endpoint], deployed: set[str]) -> DashboardSpec
         [Query(PROMETHEUS, f"min({selector('up', **{SERVICE_LABEL: name})})", name) for name in scraped],
         mappings=_UP_DOWN,
     )
-    if "consul" in deployed and registered:
+    if names.CONSUL in deployed and registered:
         board.stat(
             "Consul health: passing instances (per service)",
             [
@@ -252,7 +253,7 @@ def overview(endpoints: Sequence[Endpoint], deployed: set[str]) -> DashboardSpec
                 for name in registered
             ],
         )
-    if "blackbox-exporter" in deployed:
+    if names.BLACKBOX_EXPORTER in deployed:
         if probed:
             board.stat(
                 "Blackbox probe success (services without metrics)",
@@ -265,10 +266,10 @@ def overview(endpoints: Sequence[Endpoint], deployed: set[str]) -> DashboardSpec
             [Query(PROMETHEUS, f'min by ({SERVICE_LABEL}) (probe_success{{{SERVICE_LABEL}=~"mcp-.+"}})', f"{{{{{SERVICE_LABEL}}}}}")],
             mappings=_UP_DOWN,
         )
-    if "kong" in deployed:
+    if names.KONG in deployed:
         board.row("Gateway")
         _kong_panels(board)
-    if "loki" in deployed:
+    if names.LOKI in deployed:
         board.row("Logs")
         board.logs("Errors across the mesh", f'{{{LOG_SERVICE_LABEL}=~".+"}} |~ "(?i)(error|fatal|panic)"')
     return board.spec()
@@ -324,10 +325,10 @@ def _rabbitmq(board: _Board) -> None:
 
 
 STORE_PANELS: dict[str, _StorePanels] = {
-    "postgres": _StorePanels("postgres-exporter", _postgres),
-    "redis": _StorePanels("redis-exporter", _redis),
-    "qdrant": _StorePanels("qdrant", _qdrant),
-    "rabbitmq": _StorePanels("rabbitmq", _rabbitmq),
+    names.POSTGRES: _StorePanels(names.POSTGRES_EXPORTER, _postgres),
+    names.REDIS: _StorePanels(names.REDIS_EXPORTER, _redis),
+    names.QDRANT: _StorePanels(names.QDRANT, _qdrant),
+    names.RABBITMQ: _StorePanels(names.RABBITMQ, _rabbitmq),
 }
 
 
@@ -338,7 +339,7 @@ def databases(endpoints: Sequence[Endpoint], deployed: set[str]) -> DashboardSpe
     availability = []
     for name in stores:
         endpoint = next(e for e in endpoints if e.service == name)
-        if endpoint.blackbox and "blackbox-exporter" in deployed:
+        if endpoint.blackbox and names.BLACKBOX_EXPORTER in deployed:
             availability.append(Query(PROMETHEUS, f"min({selector('probe_success', **{SERVICE_LABEL: name})})", name))
         elif name in STORE_PANELS and STORE_PANELS[name].exporter in deployed:
             availability.append(Query(PROMETHEUS, f"min({selector('up', **{SERVICE_LABEL: STORE_PANELS[name].exporter})})", name))
@@ -369,7 +370,7 @@ def gateway(deployed: set[str]) -> DashboardSpec:
     )
     board.timeseries("Kong bandwidth", [Query(PROMETHEUS, _rate("kong_bandwidth_bytes", "direction"), "{{direction}}")], unit="Bps")
     board.timeseries("Kong connections", [Query(PROMETHEUS, "sum by (state) (kong_nginx_connections_total)", "{{state}}")], unit="short")
-    if "jaeger" in deployed:
+    if names.JAEGER in deployed:
         board.row("Tracing")
         board.timeseries(
             "Spans received by Jaeger",
@@ -379,7 +380,7 @@ def gateway(deployed: set[str]) -> DashboardSpec:
             ],
             unit="ops",
         )
-    if "loki" in deployed:
+    if names.LOKI in deployed:
         board.row("Logs")
         board.logs("Kong logs", f'{{{LOG_SERVICE_LABEL}="kong"}}')
     return board.spec()
@@ -388,10 +389,10 @@ def gateway(deployed: set[str]) -> DashboardSpec:
 def mesh_dashboards(endpoints: Sequence[Endpoint]) -> list[DashboardSpec]:
     """The dashboards this stack can feed: none without Prometheus; the gateway board only with Kong."""
     deployed = {endpoint.service for endpoint in endpoints}
-    if "prometheus" not in deployed:
+    if names.PROMETHEUS not in deployed:
         return []
     boards = [overview(endpoints, deployed), databases(endpoints, deployed)]
-    if "kong" in deployed:
+    if names.KONG in deployed:
         boards.append(gateway(deployed))
     return boards
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from components.catalog.endpoint import Endpoint
 from components.catalog.metrics import CONSUL_HEALTH_LABEL, SERVICE_LABEL
-from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER
+from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER, CONSUL, KONG
 from components.model.monitoring import MonitoringConfig
 from components.render.yaml_text import dump_yaml
 
@@ -35,9 +35,9 @@ META_METRICS_PARAM_PREFIX = "metrics_param_"
 META_CATEGORY = "category"
 META_KIND = "kind"
 
-STATIC_SCRAPES = ("consul", "kong")
+STATIC_SCRAPES = (CONSUL, KONG)
 """Scraped by address, not through discovery: a Consul outage must not hide Consul's or the gateway's metrics."""
-TOKEN_PROTECTED = frozenset({"consul"})
+TOKEN_PROTECTED = frozenset({CONSUL})
 """Metrics endpoints behind Consul's ACLs (`/v1/agent/metrics` needs agent:read)."""
 
 BLACKBOX_CONFIG_PATH = "/etc/blackbox_exporter/config.yml"
@@ -243,8 +243,8 @@ def mesh_prometheus_config(endpoints: Sequence[Endpoint]) -> PrometheusConfig:
         by_service.setdefault(endpoint.service, []).append(endpoint)
 
     jobs: list[ScrapeJob] = []
-    if "consul" in by_service:
-        jobs.append(_consul_services_job(by_service["consul"][0]))
+    if CONSUL in by_service:
+        jobs.append(_consul_services_job(by_service[CONSUL][0]))
     for service in STATIC_SCRAPES:
         job = _static_job(service, endpoints)
         if job is not None:

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from components.catalog.canonical import docker_cpus, go_duration
 from components.catalog.services import Probe
 
 CONTAINER_PREFIX = "sutazai"
@@ -49,12 +50,13 @@ class ContainerLabels:
 
 
 def healthcheck(probe: Probe) -> docker.ContainerHealthcheckArgs:
+    # durations as the provider reads them back (Go's Duration.String(): 60 -> "1m0s"), or every refresh shows an update
     return docker.ContainerHealthcheckArgs(
         tests=list(probe.test),
-        interval=f"{probe.interval_s}s",
-        timeout=f"{probe.timeout_s}s",
+        interval=go_duration(probe.interval_s),
+        timeout=go_duration(probe.timeout_s),
         retries=probe.retries,
-        start_period=f"{probe.start_period_s}s",
+        start_period=go_duration(probe.start_period_s),
     )
 
 
@@ -81,7 +83,10 @@ def mesh_container(
         image=image,
         restart="unless-stopped",
         memory=memory_mb,
-        cpus=f"{cpus:g}",
+        # Docker's own default (twice the memory), stated: the provider reads it back and would otherwise remove it
+        memory_swap=2 * memory_mb,
+        # in the form the provider reads back ("1.0", not "1"): cpus forces a replacement when the text differs
+        cpus=docker_cpus(cpus),
         privileged=privileged or None,
         # a privileged container can regain anything: the option would only pretend
         security_opts=None if privileged else ["no-new-privileges:true"],

@@ -111,7 +111,8 @@ class ServiceDiscovery(pulumi.ComponentResource):
                         interval=definition.interval,
                         timeout=definition.timeout,
                         deregister_critical_service_after=definition.deregister_critical_service_after,
-                        status="critical",  # until consul-esm has run it once
+                        # no `status`: Consul starts a new check critical anyway, and a status input would set every
+                        # check back to critical on the first `up` after a refresh has read `passing`
                     )
                 )
             self.services[endpoint.instance] = consul.Service(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from components.catalog.names import GRAFANA, NEO4J, POSTGRES, RABBITMQ, REDIS
+from components.catalog.names import GRAFANA, NEO4J, POSTGRES, POSTGRES_EXPORTER, RABBITMQ, REDIS, REDIS_EXPORTER
 from components.catalog.services import CATALOG
 from components.render.datastores import (
     RABBITMQ_CONF_PATH,
@@ -90,9 +90,9 @@ def grafana(context: WiringContext) -> Wiring:
 _CREDENTIALS = frozenset({Need.CREDENTIALS})
 DATASTORE_WIRING: Mapping[str, ServiceWiring] = {
     POSTGRES: ServiceWiring(postgres, _CREDENTIALS),
-    "postgres-exporter": ServiceWiring(postgres_exporter, _CREDENTIALS),
+    POSTGRES_EXPORTER: ServiceWiring(postgres_exporter, _CREDENTIALS),
     REDIS: ServiceWiring(redis, _CREDENTIALS),
-    "redis-exporter": ServiceWiring(redis_exporter, _CREDENTIALS),
+    REDIS_EXPORTER: ServiceWiring(redis_exporter, _CREDENTIALS),
     NEO4J: ServiceWiring(neo4j, _CREDENTIALS),
     RABBITMQ: ServiceWiring(rabbitmq, _CREDENTIALS),
     GRAFANA: ServiceWiring(grafana, _CREDENTIALS),

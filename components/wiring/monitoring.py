@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
-from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER, PROMETHEUS
+from components.catalog.names import ALERTMANAGER, BLACKBOX_EXPORTER, CONSUL_EXPORTER, PROMETHEUS
 from components.render.alert_rules import mesh_alert_rules, render_rules_yml
 from components.render.alertmanager import CONFIG_PATH as ALERTMANAGER_CONFIG_PATH
 from components.render.alertmanager import mesh_alertmanager_config, render_alertmanager_yml
@@ -80,5 +80,5 @@ MONITORING_WIRING: Mapping[str, ServiceWiring] = {
     PROMETHEUS: ServiceWiring(prometheus, _DISCOVERY),
     ALERTMANAGER: ServiceWiring(alertmanager),
     BLACKBOX_EXPORTER: ServiceWiring(blackbox_exporter),
-    "consul-exporter": ServiceWiring(consul_exporter, _DISCOVERY),
+    CONSUL_EXPORTER: ServiceWiring(consul_exporter, _DISCOVERY),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.catalog.names import JAEGER, LOKI
+from components.catalog.names import ALLOY, JAEGER, LOKI
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
     JAEGER_CONFIG_PATH,
@@ -36,6 +36,6 @@ def jaeger(context: WiringContext) -> Wiring:
 
 TELEMETRY_WIRING: Mapping[str, ServiceWiring] = {
     LOKI: ServiceWiring(loki),
-    "alloy": ServiceWiring(alloy),
+    ALLOY: ServiceWiring(alloy),
     JAEGER: ServiceWiring(jaeger),
 }
