@@ -16,6 +16,7 @@ import pytest
 
 from components.catalog.services import CATALOG
 from components.model.base import ConfigError
+from components.offline import lifecycle
 from components.offline.stack_file import read_stack_file
 from components.offline.synth import Capture, Registration, synthesize
 from components.offline.types import CONSUL_SERVICE, CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
@@ -388,3 +389,19 @@ def test_a_service_not_registered_in_consul_is_reported(swarm: Capture) -> None:
         resources=[r for r in swarm.resources if not (r.type == "consul:index/service:Service" and r.plain["name"] == "redis")]
     )
     assert ("registered-in-consul", "redis") in _fired(without)
+
+
+def test_the_second_up_of_the_swarm_stack_changes_nothing(swarm: Capture) -> None:
+    # the lifecycle suite's engine-like diff (tests/test_lifecycle.py), on the swarm stack: deploy, then the same run again
+    plan = lifecycle.diff(lifecycle.deploy(swarm), swarm)
+    assert plan.empty, plan.summary()
+    refreshed = lifecycle.diff(lifecycle.refresh(lifecycle.deploy(swarm)), swarm)
+    assert refreshed.empty, refreshed.summary()
+
+
+def test_a_duration_not_in_the_read_back_form_would_update_the_service_on_every_up(swarm: Capture) -> None:
+    state = lifecycle.deploy(swarm)
+    planted = _with_service(swarm, "rabbitmq", lambda props: props["taskSpec"]["containerSpec"]["healthcheck"].update(startPeriod="60s"))
+    rabbitmq = next(r for r in planted.resources if r.type == SERVICE)
+    again = Capture(resources=[rabbitmq if r.type == SERVICE and r.name == "rabbitmq" else r for r in swarm.resources])
+    assert lifecycle.diff(state, again).summary() == "update rabbitmq (taskSpec)"

@@ -179,6 +179,25 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             unordered=_fields("labels"),
         ),
         ReplaceRules(
+            types.SERVICE,
+            DOCKER_SRC + "resource_docker_service.go (name, auth, container_spec hosts/sysctl and networks_advanced.name: "
+            "ForceNew; everything else updates the service in place, a rolling update)",
+            force_new=_fields("name", "auth"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
+            types.SECRET,
+            DOCKER_SRC + "resource_docker_secret.go (name, data, labels: ForceNew; data is not read back)",
+            force_new=_fields("name", "data", "labels"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
+            types.SERVICE_CONFIG,
+            DOCKER_SRC + "resource_docker_config.go (name, data, data_raw, labels: ForceNew)",
+            force_new=_fields("name", "data", "dataRaw", "labels"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
             types.REMOTE_IMAGE,
             DOCKER_SRC + "resource_docker_image.go (name, pull_triggers, triggers, platform: ForceNew; keep_locally updates)",
             force_new=_fields("name", "pullTriggers", "triggers", "platform"),
