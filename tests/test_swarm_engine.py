@@ -249,7 +249,7 @@ def test_the_encrypted_overlay_the_program_declares_is_created_and_carries_traff
     encrypted = synthesize({**raw, "swarm": {**raw["swarm"], "encryptedOverlay": True}}, stack="swarm", secret_keys=secret_keys)
     replay = Replay(encrypted, swarm.api)
     network_id = replay.network("mesh-overlay", name="sutazai-network-encrypted", subnet="10.202.0.0/24")
-    assert swarm.api.inspect_network(network_id)["Options"] == {"encrypted": ""}
+    assert swarm.api.inspect_network(network_id)["Options"]["encrypted"] == ""
     spec = swarm.replay.spec("backend", changes("backend"))
     spec["Name"] = "encrypted-probe"
     spec["Mode"] = {"Replicated": {"Replicas": 2}}
