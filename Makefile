@@ -19,7 +19,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-swarm bench lint venv prerequisites stack docs
+.PHONY: help up preview destroy plan verify test test-live test-swarm bench lint venv prerequisites stack docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ verify: venv ## Check a deployed mesh for real (Consul, Kong, Prometheus, MCP...
 
 test: venv ## Run the test suite (mocks, policy pack, real-tool checks); records its wall time in build/
 	$(PY) -m pytest -n 2
+
+test-live: venv ## Day 1 and day 2 on this machine's Docker (Automation API): up, verify, no-change preview/refresh, an edit, replace, destroy + up
+	MESH_LIVE=1 $(PY) -m pytest tests/integration -p no:cacheprovider -rs
 
 test-swarm: venv ## Prove the swarm platform on a real 3-node swarm in network namespaces (root; dockerd, mmdebstrap, iproute2)
 	@start=$$(date +%s); MESH_SWARM_TESTS=1 $(PY) -m pytest -p no:xdist -p no:cacheprovider tests/test_swarm_engine.py; status=$$?; \

@@ -32,7 +32,8 @@ NOT_SERVICE_NAMES = {
     ("plan/addresses.py", "redis"): "a catalog port name and a URL scheme",
     ("plan/gateway.py", "prometheus"): "Kong's prometheus plugin",
     ("plan/gateway.py", "kong"): "the OpenTelemetry service.name Kong's spans carry",
-    ("render/consul.py", "consul-esm"): "consul-esm's instance id and its ACL policy name",
+    ("render/consul.py", "consul-esm"): "consul-esm's ACL policy name",
+    ("render/consul.py", "consul"): "the service Consul servers register themselves under, and the consul CLI",
     ("render/consul.py", "prometheus"): "an ACL policy name",
     ("render/consul.py", "backend"): "an ACL policy name",
     ("render/dashboards.py", "prometheus"): "a Grafana data source type",
@@ -53,12 +54,18 @@ NOT_SERVICE_NAMES = {
 }
 
 
+# whole modules whose literals are data written the way a user writes them, not code that singles a service out
+DATA_MODULES = {
+    "offline/blast_radius.py": "everyday stack-file edits (`services.redis.memoryMb`) and the resource names they touch",
+}
+
+
 def service_name_literals(root: Path, service_names: set[str]) -> list[str]:
     """`path:line value` for each string literal outside the catalog that is a service name and is not listed above."""
     found = []
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if relative.parts[0] == "catalog":
+        if relative.parts[0] == "catalog" or relative.as_posix() in DATA_MODULES:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
@@ -86,7 +93,7 @@ def port_literals(root: Path, ports: set[int]) -> list[str]:
     found = []
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if relative.parts[0] == "catalog":
+        if relative.parts[0] == "catalog" or relative.as_posix() in DATA_MODULES:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Constant):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.model.base import ConfigError
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
+from components.plan.host import check_cpus_fit
+from components.plan.mcp import resolve_mcp
+from components.plan.services import resolve_services
+from components.stack.program import local_docker_cpus
 
 MISTAKES = [
     ({"services": {"redis": {"hostPorts": [70000]}}}, "mesh:services.redis.hostPorts[0]: 70000 is not a TCP port (1-65535)"),
@@ -86,3 +93,42 @@ def test_a_host_port_override_is_deployed_exactly_when_it_is_free_and_in_range(p
         assert port not in taken and 10000 <= port <= 10099
         redis = next(service for service in services if service.name == "redis")
         assert redis.spec.ports[0].host == port
+
+
+# --- CPU limits against the Docker host (`pulumi up` on the Docker host itself) ---
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"services": {"kong": {"cpus": 3}}}, "mesh:services.kong.cpus"),
+        ({"mcpOrchestrator": {"cpus": 4}}, "mesh:mcpOrchestrator.cpus"),
+        ({"mcpServers": {"docs": {"cpus": 2.5}}}, "mesh:mcpServers.docs.cpus"),
+    ],
+)
+def test_a_cpu_limit_above_the_docker_hosts_cpus_is_a_config_error_before_anything_is_registered(config, key):
+    parsed = parse_mesh_config(config)
+    services = resolve_services(parsed)
+    with pytest.raises(ConfigError) as error:
+        check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=2)
+    assert error.value.key == key and "the Docker host has 2" in error.value.message
+
+
+def test_the_defaults_fit_a_one_cpu_host_and_an_unknown_host_is_not_checked():
+    for config in ({}, {"services": {"ollama": {"enabled": True}}}):
+        parsed = parse_mesh_config(config)
+        services = resolve_services(parsed)
+        check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=1)
+    parsed = parse_mesh_config({"services": {"kong": {"cpus": 64}}})
+    services = resolve_services(parsed)
+    check_cpus_fit(services, resolve_mcp(parsed, services), host_cpus=None)
+
+
+def test_the_host_cpu_count_is_used_only_when_the_docker_host_is_local(monkeypatch):
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert local_docker_cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert local_docker_cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("DOCKER_HOST", "tcp://build-server:2376")
+    assert local_docker_cpus() is None

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,8 +45,11 @@ from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
+    ConsulAgentConfig,
     check_definition,
     esm_policy,
+    render_consul_agent_config,
+    render_consul_start_script,
 )
 from tests.queries import host_containers, listening_ports
 
@@ -391,7 +399,7 @@ def test_the_rendered_agent_config_is_json_with_the_keys_consul_documents(plan):
     assert config["acl"]["tokens"]["initial_management"] == plan.one(CONSUL_PROVIDER, "mesh-discovery-consul").plain["token"]
     assert go_duration_seconds(config["telemetry"]["prometheus_retention_time"]) > 0
     # the image's entrypoint loads /consul/config; flags would override the file, so there are none
-    assert consul.plain["command"] == ["agent"]
+    assert consul.plain["command"][:2] == ["sh", "-c"] and "docker-entrypoint.sh agent &" in consul.plain["command"][2]
     assert plan.rendered_files["consul/mesh.json"] == upload_content(consul, CONSUL_AGENT_CONFIG_PATH)
 
 
@@ -519,3 +527,85 @@ def test_the_consul_healthcheck_passes_only_once_a_leader_is_elected(plan, statu
         assert script != test[1]
         result = subprocess.run(["sh", "-c", script], timeout=10, capture_output=True)
     assert (result.returncode == 0) is healthy
+
+
+def test_consul_esm_has_no_fixed_instance_id_so_a_replacement_is_never_refused(plan):
+    # consul-esm v0.10.0 exits when the catalog still holds its instance id (agent.go registerCatalog); a killed or
+    # replaced instance leaves it behind. Unset, the id is a new UUID at every start, which the prefix ACL covers.
+    config = json.loads(plan.rendered_files["consul-esm/consul-esm.json"])
+    assert "instance_id" not in config
+    policy = next(p for p in plan.all(ACL_POLICY) if p.plain["name"] == "consul-esm")
+    assert ("node_prefix", "consul-esm-agents:", "write") in rules(policy)
+    esm = container_for(plan, "consul-esm").plain
+    # a clean stop deregisters it (main.go handleSignals -> agent.go Run)
+    assert esm["stopSignal"] == "SIGTERM" and esm["destroyGraceSeconds"] > 0
+
+
+def test_consul_esm_may_read_the_consul_service_for_its_version_check():
+    # VerifyConsulCompatibility lists the servers' `consul` service (agent.go); without read the ACL hides them
+    alone = esm_policy("mesh-host", ["redis"])
+    assert ("service", "consul", "read") in {(r.resource, r.segment, r.policy) for r in alone.rules}
+    with_consul = esm_policy("mesh-host", ["redis", "consul"])
+    consul_rules = {r.policy for r in with_consul.rules if (r.resource, r.segment) == ("service", "consul")}
+    assert consul_rules == {"write"}
+
+
+# --- the server's own agent token (node identity), set by its start script ---
+
+
+def _stub(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def consul_image(tmp_path: Path) -> dict[str, Any]:
+    """The script's world with stand-ins for the image's entrypoint, curl and the consul CLI, which log what they get."""
+    bin_dir, data, log = tmp_path / "bin", tmp_path / "data", tmp_path / "log"
+    bin_dir.mkdir()
+    data.mkdir()
+    config = tmp_path / "mesh.json"
+    config.write_text(render_consul_agent_config(ConsulAgentConfig(management_token="mgmt-secret")))
+    _stub(bin_dir, "docker-entrypoint.sh", f"""
+        trap 'echo agent-got-TERM >> {log}; exit 0' TERM
+        echo "agent-started $*" >> {log}
+        while :; do sleep 0.1; done
+    """)  # fmt: skip
+    _stub(bin_dir, "curl", """echo '"172.17.0.2:8300"'\n""")
+    _stub(bin_dir, "consul", f"""
+        echo "consul $* token=$CONSUL_HTTP_TOKEN" >> {log}
+        case "$1 $2 $3" in
+          "acl token create") printf '{{\\n    "AccessorID": "a",\\n    "SecretID": "agent-secret"\\n}}\\n' ;;
+          "acl set-agent-token agent") printf '{{"agent": "%s"}}' "$4" > {data}/acl-tokens.json ;;
+        esac
+    """)  # fmt: skip
+    script = render_consul_start_script().replace(CONSUL_AGENT_CONFIG_PATH, str(config))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CONSUL_DATA_DIR": str(data)}
+    return {"script": script, "env": env, "log": log, "data": data}
+
+
+def _start_until(world: dict[str, Any], marker: str) -> subprocess.Popen[bytes]:
+    started = subprocess.Popen(["sh", "-c", world["script"]], env=world["env"])
+    deadline = time.monotonic() + 30
+    while marker not in (world["log"].read_text() if world["log"].exists() else ""):
+        assert time.monotonic() < deadline and started.poll() is None, world["log"].read_text() if world["log"].exists() else "no log"
+        time.sleep(0.1)
+    return started
+
+
+def test_the_consul_server_gets_a_node_identity_agent_token_once_and_passes_term_on(consul_image):
+    first = _start_until(consul_image, "set-agent-token")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0  # the agent's exit status, not the shell's
+    log = consul_image["log"].read_text()
+    assert "agent-started agent" in log and "agent-got-TERM" in log
+    assert "-node-identity consul-server:dc1" in log and "token=mgmt-secret" in log
+    assert json.loads((consul_image["data"] / "acl-tokens.json").read_text()) == {"agent": "agent-secret"}
+    # a restart (or a replacement on the same volume) finds the persisted token and creates no other
+    consul_image["log"].write_text("")
+    second = _start_until(consul_image, "agent-started")
+    time.sleep(2)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=20) == 0
+    assert "acl token create" not in consul_image["log"].read_text()

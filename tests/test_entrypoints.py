@@ -81,3 +81,12 @@ def test_make_plan_on_a_missing_or_broken_file_says_so_in_one_line(tmp_path):
     broken.write_text("config: [\n")
     result = run_plan("--config", str(broken))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "not valid YAML" in result.stderr
+
+
+def test_pulumi_up_on_the_docker_host_refuses_a_cpu_limit_the_host_cannot_give(monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    with pytest.raises(pulumi.RunError) as raised:
+        run_main_under_mocks({"mesh:services": json.dumps({"kong": {"cpus": 3}})})
+    assert str(raised.value).startswith("mesh:services.kong.cpus: kong is limited to 3 CPUs but the Docker host has 2")

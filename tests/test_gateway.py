@@ -15,8 +15,10 @@ import pytest
 import yaml
 
 from components.model.base import ConfigError
+from components.model.mesh import parse_mesh_config
 from components.offline.synth import Capture, Secret
 from components.offline.types import CONTAINER, RANDOM_PASSWORD
+from components.plan.stack import plan_stack
 from components.render.kong import parse_kong_yml
 from components.wiring.gateway import KONG_YML_PATH
 from tests.gateway_fixtures import deck_validate, with_backend
@@ -186,3 +188,17 @@ def test_the_readme_token_snippet_mints_a_jwt_the_consumer_credential_accepts(ro
         token, credential["secret"], algorithms=[credential["algorithm"]], options={"require": jwt_config["claims_to_verify"]}
     )
     assert claims[jwt_config["key_claim_name"]] == credential["key"]
+
+
+def test_kong_re_resolves_a_replaced_target_within_one_breaker_probe_interval(plan):
+    # Docker's DNS answers with a 600 s TTL; Kong would keep a replaced container's old IP that long (503s)
+    envs = dict(str(env).split("=", 1) for env in plan.one(CONTAINER, "kong").plain["envs"])
+    ttl = int(envs["KONG_DNS_VALID_TTL"])
+    probe_intervals = [service.breaker.probe_interval_s for service in plan_stack(parse_mesh_config({})).gateway.services]
+    assert 1 <= ttl <= min(probe_intervals)
+
+
+def test_a_shorter_probe_interval_shortens_kongs_dns_ttl(synth):
+    capture = synth({"gateway": {"upstreams": {"backend": {"probeIntervalS": 2}}}})
+    envs = dict(str(env).split("=", 1) for env in capture.one(CONTAINER, "kong").plain["envs"])
+    assert envs["KONG_DNS_VALID_TTL"] == "2"

@@ -7,7 +7,9 @@ issue found is planted once below and shown to fail the same check the healthy s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,13 @@ import pulumi_docker as docker
 import pytest
 
 from components.catalog import canonical
+from components.catalog.services import CATALOG
 from components.offline import lifecycle, provider_state
 from components.offline.blast_radius import EDITS, README_BEGIN, README_END, Edit, render_markdown
 from components.offline.lifecycle import Deployment, Plan
 from components.offline.synth import Capture, synthesize, try_synthesize
 from components.offline.types import CONSUL_SERVICE, CONTAINER, VOLUME
+from components.render.consul import CONSUL_AGENT_CONFIG_PATH
 from components.resources import container as container_module
 
 UNUSUAL_BUT_VALID: dict[str, dict[str, Any]] = {
@@ -100,7 +104,7 @@ def plant(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 @pytest.mark.parametrize(
     ("regression", "refreshed", "expected"),
     [
-        ("cpus sent as '1'", False, {"replace": {"postgres", "rabbitmq", "consul", "kong", "mcp-orchestrator"}}),
+        ("cpus sent as '1'", False, {"replace": {"postgres", "rabbitmq", "consul", "kong", "backend"}}),
         ("healthcheck durations sent as '60s'", True, {"update": {"rabbitmq", "neo4j", "mcp-memory"}}),
         ("memory_swap left to Docker", False, {"update": {"postgres", "redis", "mcp-files"}}),
         ("a Consul check gets a status", True, {"update": {"postgres-registration", "redis-registration", "kong-registration"}}),
@@ -260,3 +264,80 @@ def test_the_readme_publishes_the_blast_radius_table() -> None:
     assert README_BEGIN in readme and README_END in readme
     published = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip("\n") + "\n"
     assert published == render_markdown(), "README's table is stale; replace it with:\n" + render_markdown()
+
+
+# --- a replaced container keeps its identity and its data ----------------------------------------------------
+
+STATEFUL_SERVICES = (
+    "rabbitmq", "consul", "neo4j", "postgres", "redis", "qdrant", "chromadb", "loki", "prometheus", "grafana", "alertmanager",
+)  # fmt: skip
+
+
+def identity(deployed: lifecycle.Deployed) -> dict[str, Any]:
+    """What the service's data is stored under: the hostname Docker reports, its node name, its volumes and their paths."""
+    envs = dict(str(env).split("=", 1) for env in deployed.inputs.get("envs") or [])
+    return {
+        "hostname": deployed.state["hostname"],
+        "node name": envs.get("RABBITMQ_NODENAME"),
+        "volumes": sorted((v.get("volumeName"), v["containerPath"]) for v in deployed.inputs.get("volumes") or [] if v.get("volumeName")),
+    }
+
+
+def replace_each(services: tuple[str, ...]) -> tuple[Deployment, Deployment, Plan]:
+    """Deploy the default stack, then force a replacement of each service's container (a new image tag) in one update."""
+    before = lifecycle.deploy(synthesize({}))
+    edit = {"services": {name: {"image": f"{CATALOG[name].image}-r2"} for name in services}}
+    after_run = synthesize(edit)
+    plan = lifecycle.diff(before, after_run)
+    return before, lifecycle.apply(before, after_run, plan), plan
+
+
+def test_every_stateful_service_keeps_its_identity_and_data_across_a_replacement() -> None:
+    before, after, plan = replace_each(STATEFUL_SERVICES)
+    assert set(STATEFUL_SERVICES) <= plan.names("replace", CONTAINER)
+    assert not plan.names("replace", VOLUME) and not plan.names("delete")
+    for name in STATEFUL_SERVICES:
+        old, new = before.one(CONTAINER, name), after.one(CONTAINER, name)
+        assert old.id_ != new.id_, f"{name} was not recreated"
+        assert identity(new) == identity(old), f"{name}: {identity(old)} -> {identity(new)}"
+        assert identity(new)["hostname"] == name and identity(new)["volumes"], name
+    rabbitmq = identity(after.one(CONTAINER, "rabbitmq"))
+    # RabbitMQ's data directory is /var/lib/rabbitmq/mnesia/<node name>, and the node is rabbit@<hostname>
+    assert rabbitmq["node name"] == f"rabbit@{rabbitmq['hostname']}"
+
+
+def test_consul_keeps_its_node_name_across_a_replacement() -> None:
+    before, after, _ = replace_each(("consul",))
+
+    def node_name(deployed: lifecycle.Deployed) -> str:
+        config = next(u["content"] for u in deployed.inputs["uploads"] if u["file"] == CONSUL_AGENT_CONFIG_PATH)
+        return str(json.loads(config)["node_name"])
+
+    assert node_name(after.one(CONTAINER, "consul")) == node_name(before.one(CONTAINER, "consul")) == "consul-server"
+
+
+def test_without_a_fixed_hostname_rabbitmq_would_come_back_as_an_empty_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The regression planted: RabbitMQ's hostname removed; the replacement's hostname is its new container id."""
+    monkeypatch.setitem(CATALOG, "rabbitmq", replace(CATALOG["rabbitmq"], hostname=None))
+    with pytest.raises(AssertionError, match="rabbitmq"):
+        test_every_stateful_service_keeps_its_identity_and_data_across_a_replacement()
+
+
+GRACEFUL = {
+    "consul-esm": "SIGTERM", "rabbitmq": "SIGTERM", "postgres": "SIGINT", "redis": "SIGTERM", "neo4j": "SIGTERM", "prometheus": "SIGTERM",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("service", "signal"), GRACEFUL.items())
+def test_services_that_flush_or_deregister_on_shutdown_get_their_signal_and_time(plan: Capture, service: str, signal: str) -> None:
+    container = plan.one(CONTAINER, service).plain
+    assert container["stopSignal"] == signal
+    # without destroy_grace_seconds pulumi-docker stops with a zero timeout: SIGKILL right after the signal
+    assert container["destroyGraceSeconds"] >= 15 and container["stopTimeout"] == container["destroyGraceSeconds"]
+
+
+def test_every_container_with_a_data_volume_is_stopped_gracefully(plan: Capture) -> None:
+    for container in plan.all(CONTAINER):
+        if any(volume.get("volumeName") for volume in container.plain.get("volumes") or []):
+            assert container.plain.get("destroyGraceSeconds", 0) > 0, container.name
+            assert container.plain.get("hostname"), container.name

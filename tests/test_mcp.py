@@ -138,7 +138,8 @@ def test_the_orchestrator_is_health_gated_on_docker_info_over_tls_with_limits_an
     assert test[:2] == ["CMD", "docker"] and test[-1] == "info"
     assert f"--host=tcp://127.0.0.1:{DOCKER_TLS_PORT}" in test and "--tlsverify" in test
     assert orchestrator["wait"] is True
-    assert (orchestrator["memory"], orchestrator["cpus"]) == (4096, "4.0")
+    # no CPU limit of its own by default (each MCP server has one): a fixed default could exceed a small host
+    assert orchestrator["memory"] == 4096 and "cpus" not in orchestrator
     volume = plan.one(VOLUME, f"{ORCHESTRATOR}-docker")
     assert volume.retain_on_delete
     assert {"volumeName": volume.plain["name"], "containerPath": "/var/lib/docker"} in [

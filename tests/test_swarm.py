@@ -147,7 +147,8 @@ def test_every_service_keeps_its_probe_limits_reservations_restart_and_dnsrr(swa
         if plain["name"] != "redis":
             assert health["tests"] == list(spec.probe.test), plain["name"]
         assert health["interval"] == go_duration(spec.probe.interval_s)
-        assert plain["taskSpec"]["resources"]["limits"] == {"memoryBytes": spec.memory_mb * 1024 * 1024, "nanoCpus": spec.cpus * 1e9}
+        cpu_limit = {} if spec.cpus is None else {"nanoCpus": spec.cpus * 1e9}
+        assert plain["taskSpec"]["resources"]["limits"] == {"memoryBytes": spec.memory_mb * 1024 * 1024, **cpu_limit}
         assert 0 < plain["taskSpec"]["resources"]["reservation"]["memoryBytes"] < spec.memory_mb * 1024 * 1024
         assert plain["taskSpec"]["restartPolicy"]["condition"] == "any"
         assert plain["endpointSpec"]["mode"] == "dnsrr"

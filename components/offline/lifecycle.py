@@ -14,9 +14,26 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.offline import provider_state, types
+from components.offline import provider_state
 from components.offline.provider_state import CONSUL_SRC, DOCKER_SRC, GRAFANA_SRC, RANDOM_SRC, TLS_SRC
 from components.offline.synth import Capture, Registration, reveal
+from components.offline.types import (
+    ACL_POLICY,
+    ACL_TOKEN,
+    CONSUL_NODE,
+    CONSUL_SERVICE,
+    CONTAINER,
+    GRAFANA_DASHBOARD,
+    GRAFANA_DATASOURCE,
+    GRAFANA_FOLDER,
+    IMAGE,
+    NETWORK,
+    REMOTE_IMAGE,
+    SECRET,
+    SERVICE,
+    SERVICE_CONFIG,
+    VOLUME,
+)
 
 Op = Literal["create", "update", "replace", "delete"]
 
@@ -119,7 +136,7 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
     rules.type_: rules
     for rules in (
         ReplaceRules(
-            types.CONTAINER,
+            CONTAINER,
             DOCKER_SRC + "resource_docker_container.go (schema: ForceNew on everything but restart, memory*, cpu_shares/set/"
             "period/quota, healthcheck, destroy_grace_seconds, wait*, must_run, start, ...); resource_docker_container_funcs.go "
             "Update applies only restart, max_retry_count, cpu_shares, memory, memory_reservation, cpu_set, memory_swap",
@@ -153,14 +170,14 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             unordered=_fields("volumes", "uploads", "hosts", "labels", "networksAdvanced", "securityOpts", "envs", "mounts", "dns"),
         ),
         ReplaceRules(
-            types.VOLUME,
+            VOLUME,
             DOCKER_SRC + "resource_docker_volume.go (name, labels, driver, driver_opts: ForceNew)",
             force_new=_fields("name", "labels", "driver", "driverOpts"),
             computed=_fields("name", "driver", "mountpoint"),
             unordered=_fields("labels"),
         ),
         ReplaceRules(
-            types.NETWORK,
+            NETWORK,
             DOCKER_SRC + "resource_docker_network.go (every input ForceNew)",
             force_new=_fields(
                 "name",
@@ -179,38 +196,38 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             unordered=_fields("labels"),
         ),
         ReplaceRules(
-            types.SERVICE,
+            SERVICE,
             DOCKER_SRC + "resource_docker_service.go (name, auth, container_spec hosts/sysctl and networks_advanced.name: "
             "ForceNew; everything else updates the service in place, a rolling update)",
             force_new=_fields("name", "auth"),
             unordered=_fields("labels"),
         ),
         ReplaceRules(
-            types.SECRET,
+            SECRET,
             DOCKER_SRC + "resource_docker_secret.go (name, data, labels: ForceNew; data is not read back)",
             force_new=_fields("name", "data", "labels"),
             unordered=_fields("labels"),
         ),
         ReplaceRules(
-            types.SERVICE_CONFIG,
+            SERVICE_CONFIG,
             DOCKER_SRC + "resource_docker_config.go (name, data, data_raw, labels: ForceNew)",
             force_new=_fields("name", "data", "dataRaw", "labels"),
             unordered=_fields("labels"),
         ),
         ReplaceRules(
-            types.REMOTE_IMAGE,
+            REMOTE_IMAGE,
             DOCKER_SRC + "resource_docker_image.go (name, pull_triggers, triggers, platform: ForceNew; keep_locally updates)",
             force_new=_fields("name", "pullTriggers", "triggers", "platform"),
             computed=_fields("imageId", "repoDigest"),
         ),
         ReplaceRules(
-            types.IMAGE,
+            IMAGE,
             "pulumi/pulumi-docker@v5.1.0 provider/provider.go (Diff: old inputs vs new, updates only: a rebuild)",
             computed=_fields("repoDigest", "baseImageName", "context", "dockerfile", "platform", "registryServer"),
             compares_inputs=True,
         ),
         ReplaceRules(
-            types.CONSUL_SERVICE,
+            CONSUL_SERVICE,
             CONSUL_SRC + "resource_consul_service.go (service_id, name, node, datacenter, namespace, partition: ForceNew; "
             "check.status Optional+Computed)",
             force_new=_fields("serviceId", "name", "node", "datacenter", "namespace", "partition"),
@@ -220,26 +237,26 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             unordered=_fields("checks", "tags"),
         ),
         ReplaceRules(
-            "consul:index/node:Node",
+            CONSUL_NODE,
             CONSUL_SRC + "resource_consul_node.go (address, datacenter, name, partition: ForceNew)",
             force_new=_fields("address", "datacenter", "name", "partition"),
             computed=_fields("datacenter"),
         ),
         ReplaceRules(
-            "consul:index/aclPolicy:AclPolicy",
+            ACL_POLICY,
             CONSUL_SRC + "resource_consul_acl_policy.go (namespace, partition: ForceNew; rules update in place)",
             force_new=_fields("namespace", "partition"),
             unordered=_fields("datacenters"),
         ),
         ReplaceRules(
-            types.ACL_TOKEN,
+            ACL_TOKEN,
             CONSUL_SRC + "resource_consul_acl_token.go (accessor_id, local, expiration_time, namespace, partition: ForceNew)",
             force_new=_fields("accessorId", "local", "expirationTime", "namespace", "partition"),
             computed=_fields("accessorId"),
             unordered=_fields("policies"),
         ),
         ReplaceRules(
-            types.GRAFANA_DASHBOARD,
+            GRAFANA_DASHBOARD,
             GRAFANA_SRC + "resource_dashboard.go (config_json StateFunc NormalizeDashboardConfigJSON; CustomizeDiff: a new uid "
             "forces a new dashboard)",
             force_new=_fields("orgId"),
@@ -248,14 +265,14 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
             replace_when=_dashboard_uid_changed,
         ),
         ReplaceRules(
-            types.GRAFANA_DATASOURCE,
+            GRAFANA_DATASOURCE,
             GRAFANA_SRC + "resource_data_source.go (uid ForceNew; json_data_encoded StateFunc NormalizeJsonString)",
             force_new=_fields("uid", "orgId"),
             computed=_fields("uid"),
             state_funcs={"jsonDataEncoded": provider_state.normalized_json},
         ),
         ReplaceRules(
-            "grafana:oss/folder:Folder",
+            GRAFANA_FOLDER,
             GRAFANA_SRC + "resource_folder.go (uid ForceNew)",
             force_new=_fields("uid", "orgId"),
             computed=_fields("uid", "url", "folderId"),

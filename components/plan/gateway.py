@@ -75,6 +75,7 @@ class Breaker:
 # from the original design: backend 5 failures / 30 s timeout / 60 s recovery, MCP 5 / 15 / 45
 DEFAULT_BREAKERS: dict[str, Breaker] = {"core": Breaker(5, 30, 60), "mcp": Breaker(5, 15, 45)}
 DEFAULT_ALGORITHM = "round-robin"
+DNS_VALID_TTL_CAP_S = 5
 
 Auth = Literal["jwt", "key-auth", "none"]
 
@@ -127,6 +128,17 @@ class GatewayPlan:
 
     def service(self, name: str) -> RoutedService:
         return next(service for service in self.services if service.name == name)
+
+    @property
+    def dns_valid_ttl_s(self) -> int:
+        """How long Kong trusts a resolved target address (`KONG_DNS_VALID_TTL`): at most one probe interval.
+
+        Docker's DNS answers with a TTL of 600 s; a replaced container comes back under its alias with a new IP,
+        and until the old answer expires Kong keeps sending to the dead one (503s). Kong re-resolves once this
+        expires, so a replaced target is back within one breaker probe interval.
+        """
+        intervals = [service.breaker.probe_interval_s for service in self.services]
+        return min([DNS_VALID_TTL_CAP_S, *intervals])
 
 
 @dataclass(frozen=True)

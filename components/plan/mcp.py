@@ -39,7 +39,7 @@ class OrchestratorSettings:
     docker_host: str
     """How the nested provider reaches the inner daemon (TLS)."""
     memory_mb: int
-    cpus: float
+    cpus: float | None
     san_dns_names: tuple[str, ...] = ()
     san_ip_addresses: tuple[str, ...] = ()
     """What the server certificate must cover: the mesh alias, loopback, the bind address and `docker_host`."""

@@ -12,6 +12,7 @@ from components.catalog.endpoint import Endpoint
 from components.model.mesh import MeshConfig
 from components.plan.endpoints import service_endpoints
 from components.plan.gateway import GatewayPlan, plan_gateway
+from components.plan.host import check_cpus_fit
 from components.plan.mcp import McpPlan, mcp_endpoints, resolve_mcp
 from components.plan.services import DeployedService, resolve_services
 from components.plan.swarm import SwarmPlan, plan_swarm, swarm_endpoints
@@ -41,10 +42,14 @@ class StackPlan:
         return tuple(service.name for service in self.services)
 
 
-def plan_stack(config: MeshConfig) -> StackPlan:
-    """The whole plan of this stack. Raises `ConfigError`; registers nothing."""
+def plan_stack(config: MeshConfig, host_cpus: int | None = None) -> StackPlan:
+    """The whole plan of this stack. Raises `ConfigError`; registers nothing.
+
+    `host_cpus`: the Docker host's CPU count, when `pulumi up` runs on it (limits above it are refused).
+    """
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
+    check_cpus_fit(services, mcp, host_cpus)
     swarm = plan_swarm(config, services) if config.platform == "swarm" else None
     # on a swarm a service name resolves to every task (dnsrr): one endpoint per service, Kong balances over the tasks
     service_instances = swarm_endpoints(services) if swarm is not None else service_endpoints(services)

@@ -8,6 +8,7 @@ consul-esm's README and its `HumanConfig`, which rejects unknown keys).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,8 @@ CONSUL_AGENT_CONFIG_PATH = "/consul/config/mesh.json"
 """The official image's entrypoint starts `consul agent -config-dir=/consul/config`, so this file is loaded."""
 CONSUL_DATA_DIR = "/consul/data"
 CONSUL_NODE_NAME = "consul-server"
+CONSUL_SERVICE_NAME = "consul"
+"""The service every Consul server registers itself under (with its version in the service meta)."""
 
 ESM_CONFIG_PATH = "/etc/consul-esm.json"
 ESM_METRICS_PORT = CATALOG[CONSUL_ESM].main_port.internal
@@ -30,8 +33,6 @@ ESM_COORDINATION_SERVICE = "consul-esm-agents"
 """The service name consul-esm registers *itself* under to share out the work. It must differ from every
 service this stack registers: each healthy instance of it is handed a share of the external nodes, so a
 registration of ours under the same name would be given the checks and nobody would run them."""
-ESM_INSTANCE_ID = "consul-esm"
-"""Stable across restarts, so a restarted consul-esm takes over its own registration instead of adding one."""
 
 EXTERNAL_NODE_NAME = "mesh-host"
 """The catalog node every service of the mesh is registered on (consul-esm checks the services of external nodes)."""
@@ -96,6 +97,47 @@ def render_consul_agent_config(config: ConsulAgentConfig) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
+    """The server container's command: the image's own start, then, once a leader exists, an agent token with the
+    server's node identity (so its anti-entropy and coordinate updates stop being "blocked by ACLs").
+
+    pulumi_consul cannot create a token with a known secret, and the server must run before any token exists, so
+    the container sets it itself, once per data directory: `enable_token_persistence` keeps it in
+    `acl-tokens.json` on the volume. The management token is read from the rendered config already in the
+    container. TERM/INT are passed on to the agent and its exit status is the container's.
+    """
+    create = shlex.join(
+        [
+            "consul", "acl", "token", "create", "-description", f"{node_name} agent token (node identity)",
+            "-node-identity", f"{node_name}:{datacenter}", "-format", "json",
+        ]
+    )  # fmt: skip
+    return f"""set -u
+docker-entrypoint.sh agent &
+agent=$!
+stopping=0
+trap 'stopping=1; kill -TERM "$agent" 2>/dev/null' TERM INT
+CONSUL_HTTP_TOKEN=$(sed -n 's/^ *"initial_management": "\\([^"]*\\)".*/\\1/p' {shlex.quote(CONSUL_AGENT_CONFIG_PATH)})
+export CONSUL_HTTP_TOKEN
+until curl -fsS http://127.0.0.1:{CONSUL_HTTP_PORT}/v1/status/leader 2>/dev/null | grep -q ':8300'; do
+  kill -0 "$agent" 2>/dev/null || break
+  sleep 1
+done
+if kill -0 "$agent" 2>/dev/null && ! grep -qs '"agent"' "${{CONSUL_DATA_DIR:-{CONSUL_DATA_DIR}}}/acl-tokens.json"; then
+  secret=$({create} | sed -n 's/^ *"SecretID": "\\([^"]*\\)".*/\\1/p')
+  [ -n "$secret" ] && consul acl set-agent-token agent "$secret"
+fi
+unset CONSUL_HTTP_TOKEN
+wait "$agent"
+status=$?
+if [ "$stopping" = 1 ]; then
+  wait "$agent"
+  status=$?
+fi
+exit "$status"
+"""
+
+
 @dataclass(frozen=True)
 class EsmConfig:
     """consul-esm, agentless: it talks to the server over HTTP and registers itself in the catalog."""
@@ -106,7 +148,9 @@ class EsmConfig:
     client_address: str = f"0.0.0.0:{ESM_METRICS_PORT}"
     """Where /metrics listens: every interface of the container, so the mesh network reaches it."""
     consul_service: str = ESM_COORDINATION_SERVICE
-    instance_id: str = ESM_INSTANCE_ID
+    # no `instance_id`: consul-esm v0.10.0 refuses to start while the catalog still holds its id (agent.go
+    # registerCatalog -> alreadyExistsError -> main.go exits), which a killed or replaced instance leaves behind; its
+    # default is a fresh UUID per start, the ACL below is prefix-based, and the leader hands work only to passing instances
     kv_path: str = ESM_KV_PATH
     prometheus_retention_time: str = "60s"
     """consul-esm serves /metrics only when this is at least 1s."""
@@ -120,7 +164,6 @@ def render_esm_config(config: EsmConfig) -> str:
     document = {
         "log_level": "INFO",
         "enable_agentless": True,
-        "instance_id": config.instance_id,
         "consul_service": config.consul_service,
         "consul_kv_path": config.kv_path,
         "external_node_meta": {"external-node": EXTERNAL_NODE_META["external-node"]},
@@ -163,7 +206,8 @@ class AclPolicy:
 
 def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = ESM_KV_PATH) -> AclPolicy:
     """consul-esm's rights, the README's fine-grained policy: write only the external node, the services on it,
-    its KV prefix and its own catalog entries (agentless: node `<consul_service>:<instance_id>:node`)."""
+    its KV prefix and its own catalog entries (agentless: node `<consul_service>:<instance_id>:node`, a new
+    instance id at every start), and read the servers' `consul` service for its version check."""
     own_prefix = f"{ESM_COORDINATION_SERVICE}:"
     rules = [
         AclRule("agent", CONSUL_NODE_NAME, "read"),  # version compatibility check
@@ -177,7 +221,11 @@ def esm_policy(external_node: str, service_names: Iterable[str], kv_path: str = 
         AclRule("service", ESM_COORDINATION_SERVICE, "write"),
     ]
     # updating a service's check status needs write on that service
-    rules += [AclRule("service", name, "write") for name in sorted(set(service_names))]
+    names = sorted(set(service_names))
+    rules += [AclRule("service", name, "write") for name in names]
+    if CONSUL_SERVICE_NAME not in names:
+        # its start-up version check lists the servers' `consul` service (agent.go VerifyConsulCompatibility)
+        rules.append(AclRule("service", CONSUL_SERVICE_NAME, "read"))
     return AclPolicy("consul-esm", "consul-esm: run the checks of the external node's services", tuple(rules))
 
 

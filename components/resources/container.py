@@ -68,25 +68,35 @@ def mesh_container(
     probe: Probe,
     labels: ContainerLabels,
     memory_mb: int,
-    cpus: float,
+    cpus: float | None,
     network_name: pulumi.Input[str],
     aliases: Sequence[str],
     opts: pulumi.ResourceOptions,
     wait_timeout_s: int = HEALTH_WAIT_TIMEOUT_S,
     privileged: bool = False,
+    hostname: str | None = None,
+    stop_signal: str | None = None,
+    stop_grace_s: int = 0,
     **passed: Any,
 ) -> docker.Container:
-    """A container named `sutazai-<instance>`; `passed` holds the caller's own inputs (command, envs, ports...)."""
+    """A container named `sutazai-<instance>`; `passed` holds the caller's own inputs (command, envs, ports...).
+
+    `hostname` fixes what Docker would otherwise set to the container id (so a replacement keeps the identity data is
+    stored under); `stop_signal` and `stop_grace_s` let a replacement or `destroy` stop it cleanly: without
+    `destroy_grace_seconds` pulumi-docker stops with a zero timeout, i.e. kills it (terraform-provider-docker v4.5.0
+    internal/provider/resource_docker_container_funcs.go, resourceDockerContainerDelete).
+    """
     return docker.Container(
         resource_name,
         name=container_name(instance),
+        hostname=hostname,
         image=image,
         restart="unless-stopped",
         memory=memory_mb,
         # Docker's own default (twice the memory), stated: the provider reads it back and would otherwise remove it
         memory_swap=2 * memory_mb,
         # in the form the provider reads back ("1.0", not "1"): cpus forces a replacement when the text differs
-        cpus=docker_cpus(cpus),
+        cpus=None if cpus is None else docker_cpus(cpus),
         privileged=privileged or None,
         # a privileged container can regain anything: the option would only pretend
         security_opts=None if privileged else ["no-new-privileges:true"],
@@ -95,6 +105,10 @@ def mesh_container(
         wait_timeout=wait_timeout_s,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=list(aliases))],
         labels=labels.args(),
+        stop_signal=stop_signal,
+        # a daemon restart (`docker stop`) grants the same time as a replacement
+        stop_timeout=stop_grace_s or None,
+        destroy_grace_seconds=stop_grace_s or None,
         # fixed names and host ports: the old container must go before the new one starts
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
         **passed,

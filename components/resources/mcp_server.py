@@ -74,6 +74,10 @@ class McpServer(pulumi.ComponentResource):
             network_name=args.network_name,
             aliases=[server.service],
             wait_timeout_s=INNER_WAIT_TIMEOUT_S,
+            hostname=server.service,
+            # supergateway and node exit at once on SIGTERM; the memory server writes its file on every change
+            stop_signal="SIGTERM",
+            stop_grace_s=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
             command=list(container_command(server)),
             envs=[f"{key}={value}" for key, value in server.env] or None,

@@ -151,6 +151,10 @@ class McpOrchestrator(pulumi.ComponentResource):
             aliases=[ORCHESTRATOR],
             # the only privileged container of the stack: dockerd needs it
             privileged=True,
+            hostname=ORCHESTRATOR,
+            # dockerd stops its containers (10 s each, in parallel) and unmounts /var/lib/docker cleanly
+            stop_signal="SIGTERM",
+            stop_grace_s=60,
             opts=pulumi.ResourceOptions(parent=self),
             envs=[f"DOCKER_TLS_CERTDIR={CERT_DIR}"],
             ports=ports,

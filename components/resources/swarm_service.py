@@ -235,12 +235,14 @@ class SwarmService(pulumi.ComponentResource):
                     max_replicas=plan.placement.max_replicas or None,
                 ),
                 resources=docker.ServiceTaskSpecResourcesArgs(
+                    # no CPU limit in the catalog (Ollama): the task takes what its node has, and reserves none
                     limits=docker.ServiceTaskSpecResourcesLimitsArgs(
-                        memory_bytes=spec.memory_mb * 1024 * 1024, nano_cpus=round(spec.cpus * 1_000_000_000)
+                        memory_bytes=spec.memory_mb * 1024 * 1024, nano_cpus=None if spec.cpus is None else round(spec.cpus * 1_000_000_000)
                     ),
                     # what the scheduler sets aside on a node: a quarter of the memory limit, a tenth of the CPUs
                     reservation=docker.ServiceTaskSpecResourcesReservationArgs(
-                        memory_bytes=spec.memory_mb * 1024 * 1024 // 4, nano_cpus=round(spec.cpus * 100_000_000)
+                        memory_bytes=spec.memory_mb * 1024 * 1024 // 4,
+                        nano_cpus=None if spec.cpus is None else round(spec.cpus * 100_000_000),
                     ),
                 ),
                 restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(

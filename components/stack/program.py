@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,9 +34,27 @@ class StackResult:
     """Every config file the stack renders, by its path under build/."""
 
 
-def build_stack(raw_config: Mapping[str, Any]) -> StackResult:
-    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh."""
-    plan = plan_stack(parse_mesh_config(raw_config))
+def local_docker_cpus() -> int | None:
+    """The CPUs Docker can hand a container when the Docker host is this machine (a local socket); None otherwise.
+
+    The provider talks to `docker:host`, else `DOCKER_HOST`, else the local socket. Docker counts the CPUs this
+    process may run on (Go's runtime.NumCPU), which is what `sched_getaffinity` says.
+    """
+    host = pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or ""
+    if host and not host.startswith(("unix://", "npipe://")):
+        return None
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def build_stack(raw_config: Mapping[str, Any], host_cpus: int | None = None) -> StackResult:
+    """Validate everything first (raises `ConfigError`, nothing registered), then register the mesh.
+
+    `host_cpus`: the Docker host's CPU count when it is known (`local_docker_cpus()` under `pulumi up`); offline
+    synthesis leaves it unknown, so the result does not depend on the machine it runs on.
+    """
+    plan = plan_stack(parse_mesh_config(raw_config), host_cpus)
     # the one branch point between the platforms: containers on one host, or services of a swarm
     mesh: ServiceMesh | SwarmMesh = (
         SwarmMesh("mesh", SwarmMeshArgs(plan=plan)) if plan.swarm else ServiceMesh("mesh", ServiceMeshArgs(plan=plan))

@@ -14,6 +14,7 @@ from components.render.consul import (
     ConsulAgentConfig,
     EsmConfig,
     render_consul_agent_config,
+    render_consul_start_script,
     render_esm_config,
     swarm_consul_config,
 )
@@ -32,7 +33,12 @@ def consul(context: WiringContext) -> Wiring:
             )
         )
     )
-    return Wiring(uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)], rendered={"consul/mesh.json": agent_config})
+    return Wiring(
+        uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)],
+        rendered={"consul/mesh.json": agent_config},
+        # the image's start plus the server's own agent token (node identity), set once a leader exists
+        command=["sh", "-c", render_consul_start_script(datacenter=datacenter)],
+    )
 
 
 def consul_esm(context: WiringContext) -> Wiring:

@@ -38,7 +38,8 @@ def rendered_kong_yml(plan: GatewayPlan, credentials: MeshCredentials) -> pulumi
 def kong(context: WiringContext) -> Wiring:
     plan = context.plan.gateway
     kong_yml = rendered_kong_yml(plan, context.credentials)
-    envs: list[pulumi.Input[str]] = []
+    # a replaced target's new address is picked up within one breaker probe interval (Docker DNS says 600 s)
+    envs: list[pulumi.Input[str]] = [f"KONG_DNS_VALID_TTL={plan.dns_valid_ttl_s}"]
     if plan.traces_endpoint is not None:
         # the opentelemetry plugin only exports spans that these settings make Kong record
         envs += ["KONG_TRACING_INSTRUMENTATIONS=all", f"KONG_TRACING_SAMPLING_RATE={plan.sampling_rate:g}"]
