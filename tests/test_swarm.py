@@ -406,3 +406,10 @@ def test_a_duration_not_in_the_read_back_form_would_update_the_service_on_every_
     rabbitmq = next(r for r in planted.resources if r.type == SERVICE)
     again = Capture(resources=[rabbitmq if r.type == SERVICE and r.name == "rabbitmq" else r for r in swarm.resources])
     assert lifecycle.diff(state, again).summary() == "update rabbitmq (taskSpec)"
+
+
+def test_each_consul_server_takes_the_agent_token_of_its_own_node(swarm: Capture) -> None:
+    # the docker platform's server is `consul-server`; on a swarm each server's node is named after its task's host name
+    script = container_spec(swarm, "consul")["args"][-1]
+    assert '-node-identity "$(hostname)":dc1' in script
+    assert "consul-server" not in script

@@ -97,7 +97,7 @@ def render_consul_agent_config(config: ConsulAgentConfig) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
+def render_consul_start_script(node_name: str | None = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
     """The server container's command: the image's own start, then, once a leader exists, an agent token with the
     server's node identity (so its anti-entropy and coordinate updates stop being "blocked by ACLs").
 
@@ -108,10 +108,14 @@ def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: st
     """
     create = shlex.join(
         [
-            "consul", "acl", "token", "create", "-description", f"{node_name} agent token (node identity)",
-            "-node-identity", f"{node_name}:{datacenter}", "-format", "json",
+            "consul", "acl", "token", "create", "-description", f"{node_name or 'HOSTNAME'} agent token (node identity)",
+            "-node-identity", f"{node_name or 'HOSTNAME'}:{datacenter}", "-format", "json",
         ]
     )  # fmt: skip
+    if node_name is None:
+        # the node is named after the host (a swarm task's `consul-<node>`): the shell supplies the name
+        create = create.replace("'HOSTNAME agent token (node identity)'", '"$(hostname) agent token (node identity)"')
+        create = create.replace("HOSTNAME:", '"$(hostname)":')
     return f"""set -u
 docker-entrypoint.sh agent &
 agent=$!

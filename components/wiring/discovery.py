@@ -9,6 +9,7 @@ import pulumi
 from components.catalog.names import CONSUL, CONSUL_ESM
 from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
+    CONSUL_NODE_NAME,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
     ConsulAgentConfig,
@@ -37,7 +38,7 @@ def consul(context: WiringContext) -> Wiring:
         uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)],
         rendered={"consul/mesh.json": agent_config},
         # the image's start plus the server's own agent token (node identity), set once a leader exists
-        command=["sh", "-c", render_consul_start_script(datacenter=datacenter)],
+        command=["sh", "-c", render_consul_start_script(node_name=None if swarm is not None else CONSUL_NODE_NAME, datacenter=datacenter)],
     )
 
 
