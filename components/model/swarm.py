@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.catalog.names import KONG
 from components.model.base import Strict
 
 Platform = Literal["docker", "swarm"]
@@ -33,7 +34,7 @@ class SwarmConfig(Strict):
     """IPsec between nodes on the mesh overlay (`encrypted` driver option); the nodes' kernels need the xfrm modules."""
     edge_ports: list[str] = Field(default_factory=lambda: ["kong:8000", "consul:8500", "grafana:3000"], alias="edgePorts")
     """`service:port` entries published in host mode on the node that runs the task (no routing mesh: no IPVS needed)."""
-    edge_services: list[str] = Field(default_factory=lambda: ["kong"], alias="edgeServices")
+    edge_services: list[str] = Field(default_factory=lambda: [KONG], alias="edgeServices")
     """Services that run only on nodes labelled `mesh.edge=true` (the nodes the outside reaches)."""
     orchestrator_host: str | None = Field(default=None, alias="orchestratorHost")
     """The Docker daemon of the node that runs the DinD orchestrator (a plain container: services cannot be privileged):

@@ -16,7 +16,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.catalog.endpoint import Endpoint
-from components.catalog.names import BACKEND, BLACKBOX_EXPORTER, CONSUL, KONG
+from components.catalog.names import (
+    BACKEND,
+    BLACKBOX_EXPORTER,
+    CONSUL,
+    CONSUL_EXPORTER,
+    GRAFANA,
+    KONG,
+    NEO4J,
+    POSTGRES,
+    POSTGRES_EXPORTER,
+    REDIS,
+    REDIS_EXPORTER,
+)
 from components.catalog.services import Probe
 from components.model.base import ConfigError
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
@@ -24,7 +36,7 @@ from components.plan.services import DeployedService
 
 Scheduling = Literal["replicated", "pinned", "clustered", "global", "single"]
 
-REPLICATED = frozenset({KONG, BACKEND, BLACKBOX_EXPORTER, "postgres-exporter", "redis-exporter", "consul-exporter"})
+REPLICATED = frozenset({KONG, BACKEND, BLACKBOX_EXPORTER, POSTGRES_EXPORTER, REDIS_EXPORTER, CONSUL_EXPORTER})
 """Stateless services that run several tasks behind one DNS name (`dnsrr`): the gateway, the backend, the exporters."""
 CLUSTERED = CONSUL
 """Consul's servers: one task per node, `bootstrap_expect` of them, joined through the swarm's DNS."""
@@ -90,14 +102,14 @@ def _redis_exporter_password_file(password: str) -> str:
 # `__FILE` suffix for any GF_ variable; Consul's API client `CONSUL_HTTP_TOKEN_FILE`; the backend's `_FILE`
 # variables (backend/mesh_backend/settings.py).
 SECRET_ENVS: Mapping[str, tuple[SecretEnv, ...]] = {
-    "postgres": (SecretEnv("POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"),),
-    "postgres-exporter": (SecretEnv("DATA_SOURCE_PASS", "DATA_SOURCE_PASS_FILE"),),
-    "redis": (SecretEnv("REDISCLI_AUTH", None),),
-    "redis-exporter": (SecretEnv("REDIS_PASSWORD", "REDIS_PASSWORD_FILE", _redis_exporter_password_file),),
-    "neo4j": (SecretEnv("NEO4J_AUTH", "NEO4J_AUTH_FILE"),),
-    "grafana": (SecretEnv("GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE"),),
-    "consul-exporter": (SecretEnv("CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE"),),
-    "backend": tuple(
+    POSTGRES: (SecretEnv("POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"),),
+    POSTGRES_EXPORTER: (SecretEnv("DATA_SOURCE_PASS", "DATA_SOURCE_PASS_FILE"),),
+    REDIS: (SecretEnv("REDISCLI_AUTH", None),),
+    REDIS_EXPORTER: (SecretEnv("REDIS_PASSWORD", "REDIS_PASSWORD_FILE", _redis_exporter_password_file),),
+    NEO4J: (SecretEnv("NEO4J_AUTH", "NEO4J_AUTH_FILE"),),
+    GRAFANA: (SecretEnv("GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE"),),
+    CONSUL_EXPORTER: (SecretEnv("CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE"),),
+    BACKEND: tuple(
         SecretEnv(name, f"{name}_FILE")
         for name in (
             "MESH_JWT_SECRET",
