@@ -20,7 +20,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(PASSPHRASE_FILE)
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help up preview destroy plan verify test test-live test-engine fuzz bench lint mutate venv prerequisites stack pack-config docs lock mcp-lock
+.PHONY: help up preview destroy plan verify test test-live test-engine test-swarm fuzz bench lint mutate venv prerequisites stack pack-config docs lock mcp-lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ fuzz: venv ## A long run of the stack-file fuzz test (FUZZ_EXAMPLES cases, defau
 
 test-engine: venv ## Run the engine tests: a private dockerd, stand-in images (cached in build/engine), the program's containers replayed
 	$(PY) -m pytest tests/engine --engine -p no:cacheprovider -rxs
+
+test-swarm: venv ## Prove the swarm platform on a real 3-node swarm in network namespaces (root; dockerd, mmdebstrap, iproute2)
+	@start=$$(date +%s); MESH_SWARM_TESTS=1 $(PY) -m pytest -p no:xdist -p no:cacheprovider tests/test_swarm_engine.py; status=$$?; \
+	echo "make test-swarm: $$(( $$(date +%s) - start )) s wall time"; exit $$status
 
 bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
 	$(PY) -m tools.bench

@@ -31,6 +31,8 @@ from pulumi_policy import (
 from .settings import PORT_RANGES, policy_config, schema_properties
 
 CONTAINER = "docker:index/container:Container"
+SERVICE = "docker:index/service:Service"
+"""A swarm service: the container rules read it through `service_view`."""
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 BUILT_IMAGE = "docker:index/image:Image"
 CONSUL_SERVICE = "consul:index/service:Service"
@@ -73,6 +75,56 @@ def is_loopback(address: str | None) -> bool:
         return address is not None and ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def _plain(value: Any) -> Any:
+    """A proxied property as plain dicts and lists (pulumi_policy's proxy still raises on unknown values)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def service_view(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A `docker.Service` in the shape of a container's properties, so every container rule reads it the same way.
+
+    `__service` marks it: where swarm and containers differ (waiting, restart, no-new-privileges) the rules branch.
+    Host-mode ports bind every interface of the node: they carry no `ip`.
+    """
+    task = _plain(props.get("taskSpec")) or {}
+    container = task.get("containerSpec") or {}
+    limits = (task.get("resources") or {}).get("limits") or {}
+    mode = _plain(props.get("mode")) or {}
+    memory_bytes = limits.get("memoryBytes")
+    return {
+        "__service": True,
+        "name": props.get("name"),
+        "image": container.get("image"),
+        "labels": _plain(props.get("labels")) or [],
+        "healthcheck": container.get("healthcheck"),
+        # converge_config holds `up` until the tasks run healthy; a global service cannot converge, its tasks are per node
+        "wait": props.get("convergeConfig") is not None or bool(mode.get("global")),
+        "ports": [
+            {"internal": port.get("targetPort"), "external": port.get("publishedPort"), "ip": None, "mode": port.get("publishMode")}
+            for port in (_plain(props.get("endpointSpec")) or {}).get("ports") or []
+        ],
+        "volumes": [
+            {"hostPath": mount.get("source"), "readOnly": mount.get("readOnly")}
+            for mount in container.get("mounts") or []
+            if mount.get("type") == "bind"
+        ],
+        "mounts": container.get("mounts") or [],
+        "envs": [f"{key}={value}" for key, value in (container.get("env") or {}).items()],
+        "memory": memory_bytes / (1024 * 1024) if memory_bytes else None,
+        "restart": (task.get("restartPolicy") or {}).get("condition"),
+        "replicas": None if mode.get("global") else ((mode.get("replicated") or {}).get("replicas", 1)),
+        "placement": task.get("placement") or {},
+    }
+
+
+def view(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return service_view(props) if resource_type == SERVICE else props
 
 
 @dataclass(frozen=True)
@@ -162,7 +214,11 @@ def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, 
             shown = interval or "30s (default)"
             yield f"{container} checks its health every {shown}, above {limit:g}s; set healthcheck.interval <= {limit:g}s"
     if props.get("wait") is not True:
-        yield f"{container} is not waited on (wait={props.get('wait')!r}); set wait=True so a deployment fails on an unhealthy container"
+        if props.get("__service"):
+            yield f"service {container} has no converge_config; set one so a deployment fails on tasks that never become healthy"
+        else:
+            wait = props.get("wait")
+            yield f"{container} is not waited on (wait={wait!r}); set wait=True so a deployment fails on an unhealthy container"
 
 
 def check_privileged(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
@@ -254,8 +310,13 @@ def check_loopback(name: str, props: Mapping[str, Any], config: Mapping[str, Any
     if daemon is not None:
         return  # bound inside the nested daemon (the DinD container); what reaches the host is the DinD's own ports
     service = service_name(props, name)
+    # a swarm service's host-mode port binds every interface of its node: only the edge ports may be published
+    entries = config["allowedPorts"] + (config["edgePorts"] if props.get("__service") else [])
     for port in published_ports(props):
-        allowed = any(port_matches(entry, service, port.internal) for entry in config["allowedPorts"])
+        if props.get("__service") and props.get("ports") and any(p.get("mode") != "host" for p in props["ports"]):
+            yield f"service {who(props, name)} publishes through the routing mesh (ingress); publish in host mode on edge nodes"
+            return
+        allowed = any(port_matches(entry, service, port.internal) for entry in entries)
         if not allowed and not is_loopback(port.ip):
             yield (
                 f"{who(props, name)} publishes host port {port.external} (container port {port.internal}) on "
@@ -307,7 +368,8 @@ def check_docker_provider(name: str, props: Mapping[str, Any], config: Mapping[s
 
 
 def check_image_pinned(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
-    image = props.get("name") if "name" in props else props.get("imageName")
+    own_name = props.get("name") if "name" in props else props.get("imageName")
+    image = props.get("image") if props.get("__service") else own_name
     if image is None:
         return
     image = str(image)
@@ -329,13 +391,19 @@ def check_memory_limit(name: str, props: Mapping[str, Any], config: Mapping[str,
 
 def check_restart_policy(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     restart = props.get("restart")
-    if restart != config["required"]:
+    if props.get("__service"):
+        if restart != config["requiredCondition"]:
+            required = config["requiredCondition"]
+            yield f"service {who(props, name)} restarts on {restart or 'unset'}; set restart_policy.condition={required!r}"
+    elif restart != config["required"]:
         yield f"{who(props, name)} has restart policy {restart or 'unset (no)'}; set restart={config['required']!r}"
 
 
 def check_no_new_privileges(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     if props.get("privileged") is True:
         return  # a privileged container is judged by privileged-allow-list; the flag means nothing there
+    if props.get("__service"):
+        return  # swarm services cannot set it through pulumi-docker 5.2 (no such field in its ContainerSpec privileges)
     options = [str(option) for option in props.get("securityOpts") or []]
     if not any(option in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for option in options):
         yield f"{who(props, name)} may gain privileges (security_opts={options}); add security_opts=['no-new-privileges:true']"
@@ -351,6 +419,37 @@ def check_consul_checks(name: str, props: Mapping[str, Any], config: Mapping[str
     intervals = [str(check.get("interval")) for check in checks]
     if not any(duration_seconds(interval) <= limit for interval in intervals if interval != "None"):
         yield f"Consul service {service} checks every {', '.join(intervals)}, none within {limit:g}s; set a check interval <= {limit:g}s"
+
+
+def check_stateful_placement(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    """A volume of a swarm service lives on one node: its tasks must never share or lose it."""
+    volumes = [mount for mount in props.get("mounts") or [] if mount.get("type") == "volume"]
+    if not volumes or props.get("replicas") is None:
+        return  # a global service runs one task per node, each with that node's volume
+    placement = props.get("placement") or {}
+    pinned = any(str(constraint).startswith("node.labels.") for constraint in placement.get("constraints") or [])
+    one_per_node = placement.get("maxReplicas") == 1
+    replicas = int(props["replicas"])
+    limit = int(placement.get("maxReplicas") or 0) or "unlimited"
+    if replicas == 1 and pinned:
+        return
+    if one_per_node and replicas > 1:
+        return  # a cluster (Consul): one task per node, each owns its node's volume
+    yield (
+        f"service {who(props, name)} keeps data in volume {volumes[0].get('source')} but runs {replicas} task(s) "
+        f"with constraints {list(placement.get('constraints') or [])} and max_replicas {limit}; "
+        "pin one task to a labelled node (node.labels.mesh.data.<service>==true) or run one task per node"
+    )
+
+
+def check_secrets_as_files(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
+    """On a swarm, credentials are docker.Secret files; an environment variable would sit in the service spec in clear."""
+    pattern = credential_pattern(config)
+    for key, value in _env_pairs(props):
+        if (key.endswith("_FILE") and value.startswith("/run/secrets/")) or key in config["notCredentials"]:
+            continue
+        if pattern.search(key):
+            yield f"service {who(props, name)} sets {key} in its environment; deliver it as a docker.Secret file ({key}_FILE)"
 
 
 # --- the credential rule: a remediation, because only remediations see secretness -----------------
@@ -425,34 +524,38 @@ StackCheck = Callable[[Sequence[PolicyResource], Mapping[str, Any]], Iterable[tu
 """(resources, effective config) -> (message, urn) pairs."""
 
 
-def _containers(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[PolicyResource]:
+def _containers(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[tuple[PolicyResource, Mapping[str, Any]]]:
+    """Containers and swarm services (in the container shape), with the exempt ones left out."""
     for resource in resources:
-        if resource.resource_type == CONTAINER and service_name(resource.props, resource.name) not in config["exemptServices"]:
-            yield resource
+        if resource.resource_type not in (CONTAINER, SERVICE):
+            continue
+        props = view(resource.resource_type, resource.props)
+        if service_name(props, resource.name) not in config["exemptServices"]:
+            yield resource, props
 
 
 def check_unique_host_ports(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     # one Docker daemon per provider: the DinD's nested containers publish on its daemon, not on the host's
-    owners: dict[tuple[str, int], PolicyResource] = {}
-    for resource in _containers(resources, config):
+    owners: dict[tuple[str, int], tuple[PolicyResource, Mapping[str, Any]]] = {}
+    for resource, props in _containers(resources, config):
         daemon = resource.provider.urn if resource.provider else ""
-        for port in published_ports(resource.props):
-            first = owners.setdefault((daemon, port.external), resource)
+        for port in published_ports(props):
+            first, first_props = owners.setdefault((daemon, port.external), (resource, props))
             if first is not resource:
                 yield (
-                    f"host port {port.external} is published by both {who(first.props, first.name)} and "
-                    f"{who(resource.props, resource.name)}; give one of them another host port",
+                    f"host port {port.external} is published by both {who(first_props, first.name)} and "
+                    f"{who(props, resource.name)}; give one of them another host port",
                     resource.urn,
                 )
 
 
 def check_registered_in_consul(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     registered = {str(resource.props.get("name")) for resource in resources if resource.resource_type == CONSUL_SERVICE}
-    for resource in _containers(resources, config):
-        service = service_name(resource.props, resource.name)
+    for resource, props in _containers(resources, config):
+        service = service_name(props, resource.name)
         if service not in registered:
             yield (
-                f"{who(resource.props, resource.name)} (service {service}) has no consul.Service named {service!r}; "
+                f"{who(props, resource.name)} (service {service}) has no consul.Service named {service!r}; "
                 "register it with a check, or exempt it",
                 resource.urn,
             )
@@ -473,9 +576,10 @@ def resource_policy(
         if args.resource_type not in types:
             return
         config = policy_config(name, args.get_config())
-        if args.resource_type == CONTAINER and service_name(args.props, args.name) in config["exemptServices"]:
+        props = view(args.resource_type, args.props)
+        if args.resource_type in (CONTAINER, SERVICE) and service_name(props, args.name) in config["exemptServices"]:
             return
-        for message in check(args.name, args.props, config, nested_daemon(args.provider)):
+        for message in check(args.name, props, config, nested_daemon(args.provider)):
             report_violation(message, None)
 
     return ResourceValidationPolicy(
@@ -506,7 +610,10 @@ def stack_policy(name: str, description: str, level: EnforcementLevel, check: St
 
 def build_policies() -> list[Policy]:
     """Every policy of the pack, in the order the README's table lists them."""
-    c = (CONTAINER,)
+    c = (CONTAINER, SERVICE)
+    # the least-privilege rules judge containers only: swarm services carry no capabilities, read-only root or
+    # user yet (README, "Running on a Docker Swarm": known limits)
+    containers_only = (CONTAINER,)
     return [
         resource_policy(
             "host-port-in-category-range",
@@ -608,7 +715,7 @@ def build_policies() -> list[Policy]:
             "image-pinned",
             "Images carry an explicit tag that is not latest, or a digest (KICS Image Version Not Explicit / Using 'latest').",
             MANDATORY,
-            (REMOTE_IMAGE, BUILT_IMAGE),
+            (REMOTE_IMAGE, BUILT_IMAGE, SERVICE),
             check_image_pinned,
             "Pin a version tag or a digest.",
         ),
@@ -640,7 +747,7 @@ def build_policies() -> list[Policy]:
             "capabilities-dropped",
             "Unprivileged containers drop every capability and add back only recorded ones (CIS 5.3; KICS Capabilities Not Dropped).",
             MANDATORY,
-            c,
+            containers_only,
             check_capabilities_dropped,
             "Set capabilities.drops=['ALL'] (adds: what the image needs, with its reason in the catalog).",
         ),
@@ -648,7 +755,7 @@ def build_policies() -> list[Policy]:
             "read-only-root",
             "Unprivileged containers run on a read-only root filesystem unless the catalog records why not (CIS 5.12).",
             MANDATORY,
-            c,
+            containers_only,
             check_read_only_root,
             "Set read_only=True with tmpfs or volumes where the service writes, or record the reason in the catalog.",
         ),
@@ -656,7 +763,7 @@ def build_policies() -> list[Policy]:
             "non-root-user",
             "Unprivileged containers run as a non-root user unless the catalog records why not (CIS 4.1).",
             MANDATORY,
-            c,
+            containers_only,
             check_non_root_user,
             "Set user to the image's non-root user, or record the reason in the catalog.",
         ),
@@ -664,9 +771,25 @@ def build_policies() -> list[Policy]:
             "least-privilege-exceptions",
             "Reports every least-privilege exception the catalog records, with its reason.",
             ADVISORY,
-            c,
+            containers_only,
             check_least_privilege_exceptions,
             "Remove the exception once the image allows it.",
+        ),
+        resource_policy(
+            "stateful-service-placement",
+            "A swarm service with a volume runs one task pinned to a labelled node, or one task per node.",
+            MANDATORY,
+            (SERVICE,),
+            check_stateful_placement,
+            "Constrain it to node.labels.mesh.data.<service>==true with one replica, or set max_replicas=1.",
+        ),
+        resource_policy(
+            "swarm-secrets-as-files",
+            "Swarm services get credentials as docker.Secret files, never in their environment.",
+            MANDATORY,
+            (SERVICE,),
+            check_secrets_as_files,
+            "Create a docker.Secret, mount it under /run/secrets and point the image's <NAME>_FILE variable at it.",
         ),
         CredentialEnvPolicy(),
     ]

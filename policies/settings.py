@@ -68,7 +68,13 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             **_SERVICE_LIST,
             "description": "`service:internalPort` entries that may bind wider than loopback.",
             "default": ["kong:8000"],
-        }
+        },
+        "edgePorts": {
+            **_SERVICE_LIST,
+            "description": "`service:internalPort` entries a swarm service may publish in host mode (it binds every interface "
+            "of its node): the gateway's proxy and the two APIs the stack's own providers call (ACL token, admin password).",
+            "default": ["kong:8000", "consul:8500", "grafana:3000"],
+        },
     },
     "sensitive-port-loopback": {
         "ports": {
@@ -90,7 +96,26 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "enum": ["no", "on-failure", "always", "unless-stopped"],
             "description": "The restart policy every container must have.",
             "default": "unless-stopped",
-        }
+        },
+        "requiredCondition": {
+            "type": "string",
+            "enum": ["none", "on-failure", "any"],
+            "description": "The restart condition every swarm service must have.",
+            "default": "any",
+        },
+    },
+    "swarm-secrets-as-files": {
+        "namePattern": {
+            "type": "string",
+            "description": "Regular expression (case-insensitive) for environment variable names that hold credentials.",
+            "default": r"(^|_)(PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIALS?)(_|$)",
+        },
+        "notCredentials": {
+            **_SERVICE_LIST,
+            "description": "Variable names that match namePattern but hold no credential.",
+            # the backend's JWT key is the issuer's name (`iss`), public by design
+            "default": ["MESH_JWT_KEY"],
+        },
     },
     "credential-env-secret": {
         "namePattern": {

@@ -116,3 +116,32 @@ def changed(capture: Capture, resource_name: str, /, **changes: Any) -> Capture:
 
 def with_resources(capture: Capture, *extra: Registration, without: tuple[str, ...] = ()) -> Capture:
     return Capture(resources=[r for r in capture.resources if r.name not in without] + list(extra))
+
+
+def swarm_service_props(service: str, *, env: dict[str, str] | None = None, replicas: int = 1) -> dict[str, Any]:
+    """A swarm service that satisfies every rule: one task pinned to its data node, secrets as files, converged."""
+    labels = [{"label": "mesh.service", "value": service}, {"label": "mesh.category", "value": "core"}]
+    return {
+        "name": service,
+        "labels": labels,
+        "taskSpec": {
+            "containerSpec": {
+                "image": "postgres:17.6-alpine",
+                "env": env if env is not None else {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password"},
+                "healthcheck": {
+                    "tests": ["CMD-SHELL", "pg_isready"],
+                    "interval": "10s",
+                    "timeout": "5s",
+                    "retries": 6,
+                    "startPeriod": "30s",
+                },
+                "mounts": [{"type": "volume", "source": f"sutazai-{service}-data", "target": "/var/lib/postgresql/data"}],
+            },
+            "placement": {"constraints": [f"node.labels.mesh.data.{service}==true"]},
+            "resources": {"limits": {"memoryBytes": 1073741824, "nanoCpus": 1000000000}},
+            "restartPolicy": {"condition": "any", "delay": "5s", "window": "2m"},
+        },
+        "mode": {"replicated": {"replicas": replicas}},
+        "endpointSpec": {"mode": "dnsrr"},
+        "convergeConfig": {"delay": "7s", "timeout": "10m"},
+    }

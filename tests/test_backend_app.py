@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import jwt
 import pytest
@@ -168,3 +169,15 @@ def test_the_image_entry_point_reads_its_environment(monkeypatch: pytest.MonkeyP
     assert targets.mcp_servers == {"mcp-memory": "http://mcp-orchestrator:3009/mcp"}
     (redis,) = targets.databases
     assert (redis.name, redis.host, redis.port, redis.password) == ("redis", "redis", 6379, "pw")
+
+
+def test_on_a_swarm_the_backend_reads_its_credentials_from_secret_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "jwt").write_text(SECRET + "\n")
+    (tmp_path / "redis").write_text("redis://:from-file@redis:6379/0")
+    monkeypatch.delenv("MESH_JWT_SECRET", raising=False)
+    monkeypatch.setenv("MESH_JWT_SECRET_FILE", str(tmp_path / "jwt"))
+    monkeypatch.setenv("MESH_DB_REDIS_FILE", str(tmp_path / "redis"))
+    settings = app_from_env().state.settings
+    assert settings.jwt_secret == SECRET
+    (redis,) = settings.targets.databases
+    assert redis.password == "from-file"

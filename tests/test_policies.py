@@ -17,7 +17,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 
 from components.model.mesh import DEFAULT_PORT_RANGES
 from components.offline.synth import Capture, Registration, Secret, synthesize
-from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE
+from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE, SERVICE
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
 from policies.rules import _exposes_socket, build_policies, check_loopback, check_port_ranges, duration_seconds
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
@@ -27,6 +27,7 @@ from tests.policy_fixtures import (
     container_props,
     healthy_stack,
     registration,
+    swarm_service_props,
     urn_of,
     with_resources,
 )
@@ -203,6 +204,20 @@ BAD: list[tuple[str, Callable[[], Capture], dict[str, Any], list[str]]] = [
         ["sutazai-postgres: root exception: the entrypoint drops to postgres"],
     ),
     (
+        "stateful-service-placement",
+        lambda: with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", replicas=2))),
+        {},
+        ["runs 2 task(s)", "pin one task to a labelled node"],
+    ),
+    (
+        "swarm-secrets-as-files",
+        lambda: with_resources(
+            healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", env={"POSTGRES_PASSWORD": "hunter2"}))
+        ),
+        {},
+        ["sets POSTGRES_PASSWORD in its environment"],
+    ),
+    (
         "credential-env-secret",
         lambda: changed(healthy_stack(), "postgres", envs=["POSTGRES_USER=mesh", "POSTGRES_PASSWORD=hunter2"]),
         {},
@@ -217,6 +232,10 @@ def test_each_rule_fires_on_its_violation_and_only_it(policy, stack, config, wor
     assert fired(violations) == {policy}, format_violations(violations)
     for word in words:
         assert any(word in violation.message for violation in violations), (word, format_violations(violations))
+
+
+def test_a_swarm_service_that_keeps_every_rule_passes_the_pack():
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres")))) == []
 
 
 def test_every_policy_of_the_pack_has_a_violating_case():

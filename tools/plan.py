@@ -17,7 +17,7 @@ from components.model.mesh import parse_mesh_config
 from components.offline.pack_config import pack_config_for_stack
 from components.offline.stack_file import load_stack_file
 from components.offline.synth import Capture, Secret, synthesize
-from components.offline.types import CONTAINER
+from components.offline.types import CONTAINER, NETWORK, SECRET, SERVICE, SERVICE_CONFIG
 from policies.offline import Violation, blocking, evaluate, format_violations, load_pack_config
 
 
@@ -65,6 +65,14 @@ def print_plan(capture: Capture) -> None:
         + ", ".join(f"{n} {t.rsplit(':', 1)[-1]}" for t, n in sorted(Counter(r.type for r in rows).items()))
     )
     print(f"{len(containers)} containers, {len(healthy)} with a healthcheck")
+    services = capture.all(SERVICE)
+    if services:
+        checked = [s for s in services if ((s.plain["taskSpec"]["containerSpec"].get("healthcheck") or {}).get("tests"))]
+        overlays = [n for n in capture.all(NETWORK) if n.plain.get("driver") == "overlay"]
+        print(
+            f"{len(services)} swarm services, {len(checked)} with a healthcheck; {len(capture.all(SECRET))} secrets, "
+            f"{len(capture.all(SERVICE_CONFIG))} configs, {len(overlays)} overlay network(s)"
+        )
 
 
 def print_verdicts(violations: list[Violation]) -> None:

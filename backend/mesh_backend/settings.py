@@ -8,6 +8,19 @@ from dataclasses import dataclass, field
 from mesh_status.targets import MeshTargets, targets_from_env
 
 
+def with_secret_files(environ: Mapping[str, str]) -> dict[str, str]:
+    """`NAME_FILE=/run/secrets/...` (a swarm secret) becomes `NAME=<the file's content>`; a set `NAME` wins."""
+    resolved = dict(environ)
+    for key, path in environ.items():
+        name = key.removesuffix("_FILE")
+        if key.endswith("_FILE") and name.startswith("MESH_"):
+            del resolved[key]
+            if name not in environ:
+                with open(path, encoding="utf-8") as secret:
+                    resolved[name] = secret.read().strip()
+    return resolved
+
+
 class SettingsError(ValueError):
     """A required variable is missing: the container must not start half-configured."""
 
@@ -25,6 +38,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        environ = with_secret_files(environ)
         secret = environ.get("MESH_JWT_SECRET", "")
         if len(secret) < 16:
             raise SettingsError("MESH_JWT_SECRET must be set to the gateway's JWT secret (16 characters or more)")

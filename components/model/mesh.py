@@ -18,6 +18,7 @@ from components.model.discovery import DiscoveryConfig
 from components.model.gateway import GatewayConfig
 from components.model.mcp import McpOrchestratorConfig, McpServerConfig
 from components.model.monitoring import MonitoringConfig
+from components.model.swarm import Platform, SwarmConfig
 from components.model.telemetry import TelemetryConfig
 
 CONFIG_NAMESPACE = "mesh"
@@ -85,6 +86,9 @@ class MeshConfig(Strict):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict, alias="mcpServers")
     mcp_orchestrator: McpOrchestratorConfig = Field(default_factory=McpOrchestratorConfig, alias="mcpOrchestrator")
+    platform: Platform = "docker"
+    """`docker`: containers on one Docker host; `swarm`: services of a Docker Swarm (`mesh:swarm`)."""
+    swarm: SwarmConfig = Field(default_factory=SwarmConfig)
 
     @field_validator("bind_address", "proxy_bind_address")
     @classmethod

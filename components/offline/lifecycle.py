@@ -29,6 +29,9 @@ from components.offline.types import (
     IMAGE,
     NETWORK,
     REMOTE_IMAGE,
+    SECRET,
+    SERVICE,
+    SERVICE_CONFIG,
     VOLUME,
 )
 
@@ -192,6 +195,25 @@ REPLACE_RULES: dict[str, ReplaceRules] = {
                 "ipamConfigs",
             ),
             computed=_fields("driver", "options", "internal", "scope", "ipamConfigs"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
+            SERVICE,
+            DOCKER_SRC + "resource_docker_service.go (name, auth, container_spec hosts/sysctl and networks_advanced.name: "
+            "ForceNew; everything else updates the service in place, a rolling update)",
+            force_new=_fields("name", "auth"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
+            SECRET,
+            DOCKER_SRC + "resource_docker_secret.go (name, data, labels: ForceNew; data is not read back)",
+            force_new=_fields("name", "data", "labels"),
+            unordered=_fields("labels"),
+        ),
+        ReplaceRules(
+            SERVICE_CONFIG,
+            DOCKER_SRC + "resource_docker_config.go (name, data, data_raw, labels: ForceNew)",
+            force_new=_fields("name", "data", "dataRaw", "labels"),
             unordered=_fields("labels"),
         ),
         ReplaceRules(

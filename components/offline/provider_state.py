@@ -33,6 +33,7 @@ from components.offline.types import (
     RANDOM_STRING,
     RANDOM_UUID,
     REMOTE_IMAGE,
+    SERVICE,
     TLS_CERT_REQUEST,
     TLS_LOCALLY_SIGNED_CERT,
     TLS_PRIVATE_KEY,
@@ -316,6 +317,45 @@ def _cert(kind: str, key: str) -> Rule:
     return rule
 
 
+def short_duration(text: str) -> str:
+    """terraform-provider-docker's `shortDur`: Go's `Duration.String()` without a trailing "0s" / "0m" ("1m0s" -> "1m")."""
+    written = go_duration(text)
+    if written.endswith("m0s"):
+        written = written[:-2]
+    if written.endswith("h0m"):
+        written = written[:-2]
+    return written
+
+
+_SERVICE_DURATIONS = {
+    ("taskSpec", "containerSpec", "healthcheck"): ("interval", "timeout", "startPeriod"),
+    ("taskSpec", "restartPolicy"): ("delay", "window"),
+    ("updateConfig",): ("delay", "monitor"),
+    ("rollbackConfig",): ("delay", "monitor"),
+}
+
+
+def _swarm_service(state: State, _: ResourceContext) -> None:
+    for path, keys in _SERVICE_DURATIONS.items():
+        block: Any = state
+        for part in path:
+            block = block.get(part) if isinstance(block, dict) else None
+        if isinstance(block, dict):
+            for key in keys:
+                if key in block:
+                    block[key] = short_duration(str(block[key]))
+    for key in ("updateConfig", "rollbackConfig"):
+        block = state.get(key)
+        if isinstance(block, dict) and "maxFailureRatio" in block:
+            block["maxFailureRatio"] = f"{float(block['maxFailureRatio']):.1f}"
+    task = state.get("taskSpec")
+    if isinstance(task, dict):
+        # the network is read back by its id (Target) only: a `name` input would differ from the state
+        task["networksAdvanceds"] = [{"id": network.get("id"), "driverOpts": []} for network in task.get("networksAdvanceds") or []]
+        placement = task.setdefault("placement", {})
+        placement.setdefault("maxReplicas", 0)
+
+
 STATE_TABLE: tuple[StateRow, ...] = (
     StateRow(
         CONTAINER,
@@ -385,6 +425,15 @@ STATE_TABLE: tuple[StateRow, ...] = (
         _volume_outputs,
     ),
     StateRow(NETWORK, "internal/options/scope", "computed", DOCKER_SRC + "resource_docker_network_funcs.go (Read)", _network_outputs),
+    StateRow(
+        SERVICE,
+        "durations/maxFailureRatio/networksAdvanceds/placement.maxReplicas",
+        'every duration through shortDur ("60s" -> "1m", "90s" -> "1m30s"); max_failure_ratio FormatFloat(.., \'f\', 1) ("0.0"); '
+        "networks by id (Target) only; max_replicas always set (0 when unset)",
+        DOCKER_SRC + "resource_docker_service_structures.go (flattenServiceHealthcheck, flattenTaskRestartPolicy, "
+        "flattenServiceUpdateOrRollbackConfig, flattenTaskNetworksAdvanced, flattenTaskPlacement, shortDur)",
+        _swarm_service,
+    ),
     StateRow(
         REMOTE_IMAGE, "imageId/repoDigest", "the pulled image's id", DOCKER_SRC + "resource_docker_image_funcs.go (Read)", _remote_image
     ),

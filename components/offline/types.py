@@ -7,8 +7,19 @@ module (`TYPE_TOKEN`) and pinned byte for byte in `tests/test_layers.py`.
 
 from __future__ import annotations
 
-from components.resources import backend_image, credentials, database_roles, discovery, grafana, mcp_server, network, orchestrator, service
-from components.stack import mesh
+from components.resources import (
+    backend_image,
+    credentials,
+    database_roles,
+    discovery,
+    grafana,
+    mcp_server,
+    network,
+    orchestrator,
+    service,
+    swarm_service,
+)
+from components.stack import mesh, swarm
 
 SERVICE_MESH = mesh.TYPE_TOKEN
 MESH_NETWORKS = network.TYPE_TOKEN
@@ -32,6 +43,10 @@ COMPONENTS = (
     BACKEND_IMAGE,
     DATABASE_ROLES,
 )
+SWARM_MESH = swarm.TYPE_TOKEN
+SWARM_SERVICE = swarm_service.TYPE_TOKEN
+SWARM_COMPONENTS = (SWARM_MESH, SWARM_SERVICE)
+"""What `mesh:platform: swarm` registers instead of `ServiceMesh` and `MeshService`."""
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -40,6 +55,10 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 IMAGE = "docker:index/image:Image"
 """An image built from source (the backend)."""
 DOCKER_PROVIDER = "pulumi:providers:docker"
+SERVICE = "docker:index/service:Service"
+"""A swarm service."""
+SECRET = "docker:index/secret:Secret"
+SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig"
 
 CONSUL_SERVICE = "consul:index/service:Service"
 CONSUL_NODE = "consul:index/node:Node"

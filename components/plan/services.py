@@ -56,7 +56,8 @@ def _apply_override(spec: ServiceSpec, config: MeshConfig) -> DeployedService:
         new_host = dict(zip([port.internal for port in published], override.host_ports, strict=True))
         ports = tuple(replace(port, host=new_host[port.internal]) if port.host is not None else port for port in spec.ports)
     replicas = override.replicas or 1
-    if replicas > 1 and not spec.replicable:
+    # on a swarm, replicas are tasks of one service (components.plan.swarm decides which services may have them)
+    if replicas > 1 and not spec.replicable and config.platform != "swarm":
         raise ConfigError(
             _key(spec.name, "replicas"), f"{spec.name} keeps state or a host port to itself; only stateless services can have replicas"
         )

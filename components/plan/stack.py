@@ -17,6 +17,7 @@ from components.plan.host import check_cpus_fit
 from components.plan.mcp import McpPlan, mcp_endpoints, resolve_mcp
 from components.plan.mcp_images import McpImageBuild, plan_image_builds
 from components.plan.services import DeployedService, resolve_services
+from components.plan.swarm import SwarmPlan, plan_swarm, swarm_endpoints
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class StackPlan:
     """What Kong routes and how it balances and breaks circuits (rendered only when Kong is deployed)."""
     mcp_images: Mapping[str, McpImageBuild]
     """Each MCP server's image build from its committed lockfile, by server name."""
+    swarm: SwarmPlan | None = None
+    """How each service runs on a swarm (`mesh:platform: swarm`); None on the docker platform."""
 
     def service(self, name: str) -> DeployedService | None:
         """The deployed service of that name; None when this stack does not deploy it."""
@@ -51,9 +54,14 @@ def plan_stack(config: MeshConfig, host_cpus: int | None = None) -> StackPlan:
     services = resolve_services(config)
     mcp = resolve_mcp(config, services)
     check_cpus_fit(services, mcp, host_cpus)
+    swarm = plan_swarm(config, services) if config.platform == "swarm" else None
+    # on a swarm a service name resolves to every task (dnsrr): one endpoint per service, Kong balances over the tasks
+    service_instances = swarm_endpoints(services) if swarm is not None else service_endpoints(services)
     # the gateway routes what the mesh will register: host services and MCP servers alike
-    endpoints = tuple(service_endpoints(services) + mcp_endpoints(mcp))
+    endpoints = tuple(service_instances + mcp_endpoints(mcp))
     gateway = plan_gateway(config, list(endpoints))
     # each MCP server's image is built from its committed lockfile: a missing or stale one stops here
     mcp_images = plan_image_builds(mcp.servers)
-    return StackPlan(config=config, services=tuple(services), mcp=mcp, endpoints=endpoints, gateway=gateway, mcp_images=mcp_images)
+    return StackPlan(
+        config=config, services=tuple(services), mcp=mcp, endpoints=endpoints, gateway=gateway, mcp_images=mcp_images, swarm=swarm
+    )

@@ -56,18 +56,23 @@ class ConsulAgentConfig:
 
     management_token: str
     datacenter: str = "dc1"
-    node_name: str = CONSUL_NODE_NAME
+    node_name: str | None = CONSUL_NODE_NAME
+    """None: the host name (on a swarm, one per task: `consul-{{.Node.Hostname}}`)."""
     bootstrap_expect: int = 1
     client_addr: str = "0.0.0.0"
     data_dir: str = CONSUL_DATA_DIR
     ui: bool = True
     prometheus_retention_time: str = "60s"
     """Above zero, so `/v1/agent/metrics?format=prometheus` serves metrics (Prometheus scrapes every 15-30s)."""
+    retry_join: tuple[str, ...] = ()
+    """Addresses of the other servers (a DNS name resolving to all of them: the swarm's `dnsrr` service name)."""
+    bind_addr: str | None = None
+    """Consul's cluster address; on a swarm a go-sockaddr template picking the overlay's interface."""
 
 
 def render_consul_agent_config(config: ConsulAgentConfig) -> str:
     """The server's agent config as JSON (Consul reads `.json` files of its config dir)."""
-    document = {
+    document: dict[str, object] = {
         "datacenter": config.datacenter,
         "node_name": config.node_name,
         "server": True,
@@ -83,10 +88,16 @@ def render_consul_agent_config(config: ConsulAgentConfig) -> str:
         },
         "telemetry": {"prometheus_retention_time": config.prometheus_retention_time, "disable_hostname": True},
     }
+    if config.node_name is None:
+        del document["node_name"]
+    if config.retry_join:
+        document["retry_join"] = list(config.retry_join)
+    if config.bind_addr is not None:
+        document["bind_addr"] = config.bind_addr
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
+def render_consul_start_script(node_name: str | None = CONSUL_NODE_NAME, datacenter: str = "dc1") -> str:
     """The server container's command: the image's own start, then, once a leader exists, an agent token with the
     server's node identity (so its anti-entropy and coordinate updates stop being "blocked by ACLs").
 
@@ -97,10 +108,14 @@ def render_consul_start_script(node_name: str = CONSUL_NODE_NAME, datacenter: st
     """
     create = shlex.join(
         [
-            "consul", "acl", "token", "create", "-description", f"{node_name} agent token (node identity)",
-            "-node-identity", f"{node_name}:{datacenter}", "-format", "json",
+            "consul", "acl", "token", "create", "-description", f"{node_name or 'HOSTNAME'} agent token (node identity)",
+            "-node-identity", f"{node_name or 'HOSTNAME'}:{datacenter}", "-format", "json",
         ]
     )  # fmt: skip
+    if node_name is None:
+        # the node is named after the host (a swarm task's `consul-<node>`): the shell supplies the name
+        create = create.replace("'HOSTNAME agent token (node identity)'", '"$(hostname) agent token (node identity)"')
+        create = create.replace("HOSTNAME:", '"$(hostname)":')
     return f"""set -u
 docker-entrypoint.sh agent &
 agent=$!
@@ -296,3 +311,24 @@ def service_meta(endpoint: Endpoint) -> dict[str, str]:
         meta["metrics_port"] = str(endpoint.metrics.port)
         meta.update({f"metrics_param_{name}": value for name, value in parse_qsl(path.query)})
     return meta
+
+
+def consul_bind_template(subnet: str) -> str:
+    """go-sockaddr template: a swarm task's address on the mesh overlay (a task also has docker_gwbridge's)."""
+    return f'{{{{ GetAllInterfaces | include "network" "{subnet}" | attr "address" }}}}'
+
+
+def swarm_consul_config(token: str, datacenter: str, servers: int, subnet: str) -> str:
+    """The config every Consul server of a swarm shares: they find each other through the swarm's DNS."""
+    return render_consul_agent_config(
+        ConsulAgentConfig(
+            management_token=token,
+            datacenter=datacenter,
+            # each server names its node after its task's hostname (`consul-<node>`), stable across restarts
+            node_name=None,
+            bootstrap_expect=servers,
+            # `consul` resolves (dnsrr) to every server task; Consul retries until all of them answer
+            retry_join=(CONSUL,),
+            bind_addr=consul_bind_template(subnet),
+        )
+    )

@@ -65,13 +65,15 @@ class ContainerLabels:
     replica: int | None = None
     extra: Mapping[str, str] | None = None
 
-    def args(self) -> list[docker.ContainerLabelArgs]:
+    def as_dict(self) -> dict[str, str]:
         labels = {"mesh.service": self.service, "mesh.instance": self.instance}
         if self.replica is not None:
             labels["mesh.replica"] = str(self.replica)
         labels |= {"mesh.category": self.category, "mesh.kind": self.kind, "mesh.probe-tool": self.probe_tool}
-        labels |= dict(self.extra or {})
-        return [docker.ContainerLabelArgs(label=key, value=value) for key, value in labels.items()]
+        return labels | dict(self.extra or {})
+
+    def args(self) -> list[docker.ContainerLabelArgs]:
+        return [docker.ContainerLabelArgs(label=key, value=value) for key, value in self.as_dict().items()]
 
 
 def healthcheck(probe: Probe) -> docker.ContainerHealthcheckArgs:

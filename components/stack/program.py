@@ -18,6 +18,7 @@ from components.plan.services import floating_image_warnings
 from components.plan.stack import plan_stack
 from components.render.datastores import RABBITMQ_ADMIN_USER
 from components.stack.mesh import ServiceMesh, ServiceMeshArgs
+from components.stack.swarm import SwarmMesh, SwarmMeshArgs
 
 
 def read_stack_config() -> dict[str, Any]:
@@ -74,7 +75,10 @@ def build_stack(raw_config: Mapping[str, Any], secret_keys: Collection[str] = ()
     plan = plan_stack(parse_mesh_config(raw_config, [(key,) for key in secret_keys]), host_cpus)
     for warning in floating_image_warnings(plan.config, plan.mcp.servers):
         pulumi.log.warn(warning)
-    mesh = ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
+    # the one branch point between the platforms: containers on one host, or services of a swarm
+    mesh: ServiceMesh | SwarmMesh = (
+        SwarmMesh("mesh", SwarmMeshArgs(plan=plan)) if plan.swarm else ServiceMesh("mesh", ServiceMeshArgs(plan=plan))
+    )
     outputs = {
         "accessPoints": mesh.access_points,
         "services": list(plan.service_names),

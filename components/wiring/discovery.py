@@ -9,6 +9,7 @@ import pulumi
 from components.catalog.names import CONSUL, CONSUL_ESM
 from components.render.consul import (
     CONSUL_AGENT_CONFIG_PATH,
+    CONSUL_NODE_NAME,
     ESM_CONFIG_PATH,
     EXTERNAL_NODE_ADDRESS,
     ConsulAgentConfig,
@@ -16,22 +17,28 @@ from components.render.consul import (
     render_consul_agent_config,
     render_consul_start_script,
     render_esm_config,
+    swarm_consul_config,
 )
 from components.wiring.base import Need, ServiceWiring, Wiring, WiringContext, upload
 
 
 def consul(context: WiringContext) -> Wiring:
     datacenter = context.config.discovery.datacenter
+    swarm = context.plan.swarm
     agent_config: pulumi.Output[str] = pulumi.Output.secret(
         context.credentials.consul_management_token.apply(
-            lambda token: render_consul_agent_config(ConsulAgentConfig(management_token=token, datacenter=datacenter))
+            lambda token: (
+                render_consul_agent_config(ConsulAgentConfig(management_token=token, datacenter=datacenter))
+                if swarm is None
+                else swarm_consul_config(token, datacenter, swarm.service(CONSUL).replicas or 1, swarm.subnet)
+            )
         )
     )
     return Wiring(
         uploads=[upload(CONSUL_AGENT_CONFIG_PATH, agent_config)],
         rendered={"consul/mesh.json": agent_config},
         # the image's start plus the server's own agent token (node identity), set once a leader exists
-        command=["sh", "-c", render_consul_start_script(datacenter=datacenter)],
+        command=["sh", "-c", render_consul_start_script(node_name=None if swarm is not None else CONSUL_NODE_NAME, datacenter=datacenter)],
     )
 
 
