@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from components.catalog.services import CATALOG
 from components.offline.synth import Capture, Registration
 from components.offline.types import CONTAINER
@@ -25,3 +27,7 @@ def listening_ports(plan: Capture, container: Registration) -> set[int]:
     # the nested daemon publishes its containers' ports on the orchestrator's own interfaces
     inner = [c for c in plan.all(CONTAINER) if not on_host_daemon(c) and service in c.provider]
     return ports | {int(port["external"]) for c in inner for port in c.plain.get("ports") or []}
+
+
+# `make plan`'s verdict line when the pack passes: nothing at all, or only advisories (the catalog's recorded exceptions)
+PACK_PASSED = re.compile(r"^policy pack: (no violations|\d+ advisory)$", re.MULTILINE)

@@ -57,6 +57,7 @@ NOT_SERVICE_NAMES = {
 # whole modules whose literals are data written the way a user writes them, not code that singles a service out
 DATA_MODULES = {
     "offline/blast_radius.py": "everyday stack-file edits (`services.redis.memoryMb`) and the resource names they touch",
+    "offline/engine/standins.py": "the table of stand-in images, one row per service the engine tier can run",
 }
 
 

@@ -615,7 +615,7 @@ def test_prometheus_and_the_backend_only_read():
     assert prometheus_policy() == AclPolicy(
         "prometheus",
         "Prometheus: discover services and scrape Consul's own metrics",
-        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read"), AclRule("agent_prefix", "", "read")),
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read"), AclRule("agent", "consul-server", "read")),
     )
     assert backend_policy() == AclPolicy(
         "backend",

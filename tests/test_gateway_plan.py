@@ -419,12 +419,13 @@ def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
         (_seconds, 0, "0 is outside Kong's interval range 1-65535 seconds"),
         (_seconds, 65536, "65536 is outside Kong's interval range 1-65535 seconds"),
         (_path, "api", "'api' is not a plain path prefix (it must start with '/')"),
-        (_path, "/a b", "'/a b' is not a plain path prefix (it must start with '/')"),
+        (_path, "/a b", "invalid path '/a b': characters outside of the reserved list of RFC 3986 found"),
         (_path, "/api/", "'/api/' ends with '/'; give the prefix without it"),
         (
             _origin,
             "localhost:3000",
-            "'localhost:3000' is not an origin: scheme://host[:port] with no path (e.g. http://localhost:3000), or *",
+            "'localhost:3000' is not an origin: scheme://host[:port] with no path, e.g. http://localhost:3000 (or *); "
+            "Kong would take anything else as a regex",
         ),
     ]
     for call, value, message in cases:

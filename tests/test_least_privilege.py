@@ -105,4 +105,4 @@ def test_every_catalog_exception_carries_a_reason():
         if is_root(spec.user):
             assert hardening.root_reason, spec.name
         assert not hardening.capabilities or hardening.capabilities_reason, spec.name
-    assert MCP_HARDENING.root_reason and MCP_HARDENING.writable_root_reason
+    assert MCP_HARDENING.root_reason is None and MCP_HARDENING.writable_root_reason  # they run as the image's node user

@@ -220,11 +220,11 @@ def test_rendered_rabbitmq_definitions_are_loaded_through_rabbitmq_conf(plan):
 # --- the pure plan functions behind the outputs, called directly (fast: `make mutate` runs these against every mutant) ---
 def test_access_points_follow_the_bind_address_with_per_port_exceptions_and_schemes():
     services = resolve_services(parse_mesh_config({}))
-    points = access_points(services, "0.0.0.0", {"kong": {8001: "127.0.0.1", 8000: "192.0.2.10"}})
+    points = access_points(services, "0.0.0.0", {"kong": {8100: "127.0.0.1", 8000: "192.0.2.10"}})
     assert points["postgres"] == "postgresql://127.0.0.1:10000"
     assert points["redis"] == "redis://127.0.0.1:10001"
     assert (points["neo4j.http"], points["neo4j.bolt"]) == ("http://127.0.0.1:10002", "bolt://127.0.0.1:10003")
-    assert (points["kong.proxy"], points["kong.admin"]) == ("http://192.0.2.10:10005", "http://127.0.0.1:10015")
+    assert (points["kong.proxy"], points["kong.status"]) == ("http://192.0.2.10:10005", "http://127.0.0.1:10015")
     assert points["rabbitmq.amqp"] == "amqp://127.0.0.1:10007"
     assert points["qdrant.grpc"] == "grpc://127.0.0.1:10102"
     assert access_points(services, "::1", {})["prometheus"] == "http://[::1]:10200"

@@ -12,12 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from components.catalog.names import CONSUL
 from components.model.base import ConfigError
 from components.model.mesh import DEFAULT_PORT_RANGES, MeshConfig, check_secret_keys, parse_mesh_config, strip_namespace
 
 PORT_RANGE_POLICY = "host-port-in-category-range"
 REGISTRATION_POLICY = "registered-in-consul"
-DISCOVERY = "consul"
+DISCOVERY = CONSUL
 # the stack config keys this module reads from `pulumi config --json`
 _KEYS = ("portRanges", "services")
 
