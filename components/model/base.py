@@ -28,9 +28,14 @@ def _hide_long_run(match: re.Match[str]) -> str:
     return "***" if any(char.isdigit() for char in run) and any(char.isalpha() for char in run) else run
 
 
+# a web URL's path: webhook URLs (Slack, Teams, generic receivers) carry their secret there
+_URL_PATH = re.compile(r"(?i)\b(https?://[^/?#\s'\"]+)[/?#][^\s'\"]*")
+
+
 def redact_credentials(text: str) -> str:
     """`text` with anything that looks like a credential replaced by `***`."""
-    return _LONG_RUN.sub(_hide_long_run, _TOKEN.sub("***", _USERINFO.sub(r"\1***@", text)))
+    text = _URL_PATH.sub(r"\1/***", _USERINFO.sub(r"\1***@", text))
+    return _LONG_RUN.sub(_hide_long_run, _TOKEN.sub("***", text))
 
 
 def one_line(text: str) -> str:
