@@ -28,9 +28,6 @@ QDRANT = "qdrant"
 ALLOY = "alloy"
 CADVISOR = "cadvisor"
 NODE_EXPORTER = "node-exporter"
-POSTGRES_EXPORTER = "postgres-exporter"
-REDIS_EXPORTER = "redis-exporter"
-CONSUL_EXPORTER = "consul-exporter"
 
 NAMED_SERVICES = (
     POSTGRES,

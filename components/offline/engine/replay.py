@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.catalog.names import POSTGRES
 from components.offline.synth import Capture, Registration
 from components.offline.types import CONTAINER, IMAGE, NETWORK, REMOTE_IMAGE, VOLUME
 
@@ -265,8 +266,14 @@ def plan_containers(capture: Capture, services: Iterable[str], substitute: Calla
     chosen = [r for r in capture.all(CONTAINER) if host_daemon(r) and (r.label("mesh.service") or r.name) in wanted]
     specs = [translate(capture, registration, substitute) for registration in chosen]
     by_urn = {spec.registration.urn: spec for spec in specs}
+    database_objects = {r.urn for r in capture.all(ROLE) + capture.all(GRANT)}
+    postgres = [spec.name for spec in specs if spec.service == POSTGRES]
     for spec in specs:
-        spec.needs = sorted(by_urn[urn].name for urn in spec.registration.dependencies if urn in by_urn)
+        needs = {by_urn[urn].name for urn in spec.registration.dependencies if urn in by_urn}
+        # a role or grant of the program's DatabaseRoles is applied once PostgreSQL is healthy (see replay)
+        if database_objects & set(spec.registration.dependencies):
+            needs |= set(postgres)
+        spec.needs = sorted(needs)
     return specs
 
 
@@ -366,6 +373,81 @@ class ReplayRun:
         return self.finished_at - self.started_at
 
 
+ROLE = "postgresql:index/role:Role"
+GRANT = "postgresql:index/grant:Grant"
+POSTGRES_PROVIDER = "pulumi:providers:postgresql"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def database_statements(capture: Capture) -> list[str]:
+    """The SQL the PostgreSQL provider runs for the program's roles and grants, in order (roles before grants).
+
+    terraform-provider-postgresql: resource_postgresql_role.go (CREATE ROLE ... LOGIN PASSWORD, then GRANT of
+    `roles`), resource_postgresql_grant.go (GRANT privileges ON DATABASE / ON SCHEMA). Any other input stops the
+    replay by name, as for containers.
+    """
+    statements = []
+    for role in capture.all(ROLE):
+        props = role.plain
+        unknown = set(props) - {"name", "login", "password", "roles"}
+        if unknown:
+            raise UntranslatedInputError(f"{role.name}: role inputs {sorted(unknown)} are not replayed")
+        login = "LOGIN" if props.get("login") else "NOLOGIN"
+        statements.append(f"CREATE ROLE {_ident(props['name'])} {login} PASSWORD {_literal(props['password'])}")
+        statements += [f"GRANT {_ident(member_of)} TO {_ident(props['name'])}" for member_of in props.get("roles") or []]
+    for grant in capture.all(GRANT):
+        props = grant.plain
+        privileges = ", ".join(props["privileges"])
+        if props["objectType"] == "database":
+            target = f"DATABASE {_ident(props['database'])}"
+        elif props["objectType"] == "schema":
+            target = f"SCHEMA {_ident(props['schema'])}"
+        else:
+            raise UntranslatedInputError(f"{grant.name}: grants on {props['objectType']} are not replayed")
+        statements.append(f"GRANT {privileges} ON {target} TO {_ident(props['role'])}")
+    return statements
+
+
+def apply_database_roles(client: Any, capture: Capture, container: str) -> None:
+    """Run `database_statements` in the healthy PostgreSQL container as the provider's user (idempotent per volume)."""
+    statements = database_statements(capture)
+    providers = capture.all(POSTGRES_PROVIDER)
+    if not statements or not providers:
+        return
+    provider = providers[0].plain
+    target = client.containers.get(container)
+    exists = target.exec_run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            provider["username"],
+            "-d",
+            provider["database"],
+            "-tAc",
+            "SELECT count(*) FROM pg_roles WHERE rolname IN (" + ", ".join(_literal(r.plain["name"]) for r in capture.all(ROLE)) + ")",
+        ],
+        environment={"PGPASSWORD": provider["password"]},
+    )
+    if exists.exit_code == 0 and exists.output.decode().strip() == str(len(capture.all(ROLE))):
+        return  # a replacement on the same volume: the roles are already there, as after a real `up`
+    for statement in statements:
+        done = target.exec_run(
+            ["psql", "-h", "127.0.0.1", "-U", provider["username"], "-d", provider["database"], "-v", "ON_ERROR_STOP=1", "-c", statement],
+            environment={"PGPASSWORD": provider["password"]},
+        )
+        if done.exit_code != 0:
+            raise ReplayError(f"{container}: {statement.split(' PASSWORD ')[0]} failed: {done.output.decode(errors='replace')[-500:]}")
+
+
 def replay(
     client: Any,
     capture: Capture,
@@ -397,6 +479,9 @@ def replay(
         create_container(client, spec, images[spec.image_ref])
         if spec.wait:
             run.healthy[spec.name] = wait_healthy(client, spec)
+        if spec.service == POSTGRES:
+            # the program's DatabaseRoles run once PostgreSQL is healthy, before the containers that log in with them
+            apply_database_roles(client, capture, spec.name)
         done[spec.name].set()
 
     if parallel:
