@@ -67,7 +67,9 @@ def test_an_unhealthy_container_is_reported_with_its_last_healthcheck_output(mes
         postgres,
         name="sutazai-postgres-elsewhere",
         config=dict(postgres.config, Cmd=["postgres", "-p", "5433"], Healthcheck=fast_check),
-        host_config={key: value for key, value in postgres.host_config.items() if key not in ("PortBindings", "Binds")},
+        # no host port, and a throwaway tmpfs where the data volume was (the root filesystem is read-only)
+        host_config={key: value for key, value in postgres.host_config.items() if key not in ("PortBindings", "Binds")}
+        | {"Tmpfs": dict(postgres.host_config.get("Tmpfs") or {}) | {bind.split(":")[1]: "" for bind in postgres.host_config["Binds"]}},
         networks=[],
     )
     create_container(mesh.client, elsewhere, mesh.images[postgres.image_ref])

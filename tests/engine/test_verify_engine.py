@@ -77,7 +77,7 @@ def test_verify_reports_the_replayed_services_healthy(mesh: ReplayedMesh) -> Non
     assert {service: rows.get(service) for service in DATABASES} == dict.fromkeys(DATABASES, "PASS"), done.stdout
     assert rows.get("communication") == "PASS", done.stdout
     assert {row for row, result in rows.items() if result != "PASS"} == {"service discovery", "circuit breakers", "discovery lookups"}
-    assert "no Consul endpoint given" in done.stdout and "no Kong admin endpoint given" in done.stdout
+    assert "no Consul endpoint given" in done.stdout and "no Kong status endpoint given" in done.stdout
 
 
 @pytest.mark.parametrize(("service", "fault"), [("redis", "pause"), ("postgres", "stop")])
