@@ -238,14 +238,15 @@ def _exposes_socket(host_path: str) -> bool:
 
 def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = service_name(props, name)
+    allowed = list(config["allowedServices"]) + (list(config["swarmNodeAgents"]) if props.get("__service") else [])
     for volume in props.get("volumes") or []:
         host_path = volume.get("hostPath")
         if not host_path or not _exposes_socket(str(host_path)):
             continue
-        if service not in config["allowedServices"]:
+        if service not in allowed:
             yield (
                 f"{who(props, name)} mounts {host_path} (it exposes the Docker socket, root on the host) and {service!r} "
-                f"is not in the allow-list {config['allowedServices']}; remove the mount"
+                f"is not in the allow-list {allowed}; remove the mount (read the Docker API through the socket proxy)"
             )
         elif volume.get("readOnly") is not True:
             yield f"{who(props, name)} mounts {host_path} (it exposes the Docker socket) read-write; mount it with read_only=True"
@@ -771,7 +772,7 @@ def build_policies() -> list[Policy]:
             "least-privilege-exceptions",
             "Reports every least-privilege exception the catalog records, with its reason.",
             ADVISORY,
-            containers_only,
+            c,
             check_least_privilege_exceptions,
             "Remove the exception once the image allows it.",
         ),

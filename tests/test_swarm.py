@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.catalog.services import CATALOG
+from components.catalog.services import CATALOG, DOCKER_SOCKET
 from components.model.base import ConfigError
 from components.offline import lifecycle
 from components.offline.stack_file import load_stack_file
@@ -54,12 +54,23 @@ def container_spec(capture: Capture, name: str) -> dict[str, Any]:
     return spec
 
 
+def test_on_a_swarm_the_proxys_clients_read_their_own_nodes_socket_read_only(swarm: Capture) -> None:
+    for name in ("alloy", "cadvisor"):
+        mounts = container_spec(swarm, name)["mounts"]
+        assert {"type": "bind", "source": DOCKER_SOCKET, "target": DOCKER_SOCKET, "readOnly": True} in [
+            {key: mount.get(key) for key in ("type", "source", "target", "readOnly")} for mount in mounts
+        ], name
+    assert not [flag for flag in container_spec(swarm, "cadvisor").get("args") or [] if "--docker=" in flag]
+    assert f'host          = "unix://{DOCKER_SOCKET}"' in swarm.rendered_files["alloy/config.alloy"]
+
+
 def by_id(capture: Capture, type_: str) -> dict[str, Registration]:
     return {f"{registration.name}-id": registration for registration in capture.all(type_)}
 
 
 def test_every_enabled_catalog_service_is_one_swarm_service_named_after_it_and_no_host_container(swarm: Capture) -> None:
-    enabled = {name for name, spec in CATALOG.items() if spec.enabled}
+    # no socket proxy on a swarm: a global proxy's name would resolve to any node's task
+    enabled = {name for name, spec in CATALOG.items() if spec.enabled and spec.docker_api != "proxy"}
     assert {registration.plain["name"] for registration in swarm.all(SERVICE)} == enabled
     # only the DinD orchestrator and the MCP servers inside it stay containers
     containers = {registration.plain["name"] for registration in swarm.all(CONTAINER)}

@@ -99,6 +99,7 @@ def mesh_container(
     network_name: pulumi.Input[str],
     aliases: Sequence[str],
     opts: pulumi.ResourceOptions,
+    extra_networks: Sequence[pulumi.Input[str]] = (),
     wait_timeout_s: int = HEALTH_WAIT_TIMEOUT_S,
     privileged: bool = False,
     hardening: Hardening | None = None,
@@ -136,7 +137,9 @@ def mesh_container(
         healthcheck=healthcheck(probe),
         wait=True,
         wait_timeout=wait_timeout_s,
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=list(aliases))],
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=list(aliases)) for network in (network_name, *extra_networks)
+        ],
         labels=labels.args() + exception_labels,
         user=user,
         stop_signal=stop_signal,
