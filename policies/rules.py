@@ -119,6 +119,14 @@ def service_view(props: Mapping[str, Any]) -> dict[str, Any]:
         "memory": memory_bytes / (1024 * 1024) if memory_bytes else None,
         "restart": (task.get("restartPolicy") or {}).get("condition"),
         "replicas": None if mode.get("global") else ((mode.get("replicated") or {}).get("replicas", 1)),
+        # the least-privilege fields of the swarm ContainerSpec (API 1.41: CapabilityAdd/Drop, ReadOnly, User)
+        "capabilities": (
+            {"drops": container.get("capDrops") or [], "adds": container.get("capAdds") or []}
+            if container.get("capDrops") or container.get("capAdds")
+            else None
+        ),
+        "readOnly": container.get("readOnly"),
+        "user": container.get("user"),
         "placement": task.get("placement") or {},
     }
 
@@ -612,9 +620,6 @@ def stack_policy(name: str, description: str, level: EnforcementLevel, check: St
 def build_policies() -> list[Policy]:
     """Every policy of the pack, in the order the README's table lists them."""
     c = (CONTAINER, SERVICE)
-    # the least-privilege rules judge containers only: swarm services carry no capabilities, read-only root or
-    # user yet (README, "Running on a Docker Swarm": known limits)
-    containers_only = (CONTAINER,)
     return [
         resource_policy(
             "host-port-in-category-range",
@@ -748,7 +753,7 @@ def build_policies() -> list[Policy]:
             "capabilities-dropped",
             "Unprivileged containers drop every capability and add back only recorded ones (CIS 5.3; KICS Capabilities Not Dropped).",
             MANDATORY,
-            containers_only,
+            c,
             check_capabilities_dropped,
             "Set capabilities.drops=['ALL'] (adds: what the image needs, with its reason in the catalog).",
         ),
@@ -756,7 +761,7 @@ def build_policies() -> list[Policy]:
             "read-only-root",
             "Unprivileged containers run on a read-only root filesystem unless the catalog records why not (CIS 5.12).",
             MANDATORY,
-            containers_only,
+            c,
             check_read_only_root,
             "Set read_only=True with tmpfs or volumes where the service writes, or record the reason in the catalog.",
         ),
@@ -764,7 +769,7 @@ def build_policies() -> list[Policy]:
             "non-root-user",
             "Unprivileged containers run as a non-root user unless the catalog records why not (CIS 4.1).",
             MANDATORY,
-            containers_only,
+            c,
             check_non_root_user,
             "Set user to the image's non-root user, or record the reason in the catalog.",
         ),

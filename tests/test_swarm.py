@@ -391,6 +391,12 @@ def test_the_policy_pack_passes_the_swarm_stack(swarm: Capture) -> None:
             lambda p: p["taskSpec"]["containerSpec"]["mounts"].append({"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}),
             "docker-socket-mount",
         ),
+        # the least-privilege rules judge services too: prometheus runs as nobody, drops everything, keeps an uploaded config
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].pop("capDrops"), "capabilities-dropped"),
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].update(capAdds=["CAP_SYS_ADMIN"]), "capabilities-dropped"),
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].update(user="root"), "non-root-user"),
+        ("postgres-exporter", lambda p: p["taskSpec"]["containerSpec"].pop("readOnly"), "read-only-root"),
+        ("postgres-exporter", lambda p: p["taskSpec"]["containerSpec"].pop("user"), "non-root-user"),
     ],
 )
 def test_each_service_rule_fires_on_a_planted_violation(swarm: Capture, name: str, change: Any, policy: str) -> None:
@@ -426,3 +432,31 @@ def test_each_consul_server_takes_the_agent_token_of_its_own_node(swarm: Capture
     script = container_spec(swarm, "consul")["args"][-1]
     assert '-node-identity "$(hostname)":dc1' in script
     assert "consul-server" not in script
+
+
+def _exceptions(labels: list[dict[str, str]]) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in labels if item["label"].startswith("mesh.exception.")}
+
+
+def test_every_swarm_service_gets_the_catalogs_hardening_as_its_container_does(swarm: Capture, plan: Capture) -> None:
+    """Capabilities, read-only root with tmpfs, user and the recorded exceptions: the docker platform's, on the swarm API."""
+    containers = {c.plain["name"]: c.plain for c in plan.all(CONTAINER)}
+    for registration in swarm.all(SERVICE):
+        name = registration.plain["name"]
+        spec = container_spec(swarm, name)
+        container = containers[f"sutazai-{name}"]
+        capabilities = container.get("capabilities")
+        assert spec.get("capDrops") == (capabilities or {}).get("drops"), name
+        assert spec.get("capAdds") == (capabilities or {}).get("adds"), name
+        assert bool(spec.get("readOnly")) == bool(container.get("readOnly")), name
+        tmpfs = {mount["target"] for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"}
+        assert tmpfs == set(container.get("tmpfs") or {}), name
+        assert all(
+            mount["tmpfsOptions"] == {"sizeBytes": 64 * 1024 * 1024} for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"
+        )
+        assert spec.get("user") == container.get("user"), name
+        assert _exceptions(registration.plain["labels"]) == _exceptions(container["labels"]), name
+        assert _exceptions(spec["labels"]) == _exceptions(container["labels"]), name
+    assert container_spec(swarm, "prometheus")["capDrops"] == ["ALL"]
+    assert container_spec(swarm, "postgres")["capAdds"] == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"]
+    assert container_spec(swarm, "postgres-exporter")["readOnly"] is True
