@@ -263,6 +263,7 @@ def test_an_image_reference_is_judged_by_dockers_own_grammar_and_limits(image, e
         ({"gateway": {"uiDomain": "mesh-.example.com"}}, "mesh:gateway.uiDomain: 'mesh-.example.com' is not a host name Kong routes"),
         ({"gateway": {"uiDomain": "mesh..example.com"}}, "mesh:gateway.uiDomain: 'mesh..example.com' is not a host name Kong routes"),
         ({"gateway": {"uiDomain": ".example.com"}}, "mesh:gateway.uiDomain: '.example.com' is not a host name Kong routes"),
+        ({"gateway": {"uiDomain": "mesh.example..com"}}, "mesh:gateway.uiDomain: 'mesh.example..com' is not a host name Kong routes"),
         (
             {"gateway": {"corsOrigins": ["http://ui.example:0"]}},
             "mesh:gateway.corsOrigins[0]: 'http://ui.example:0' has port 0, outside 1-65535",
@@ -307,10 +308,29 @@ def test_a_wrong_type_names_what_was_given_shortened_and_a_structure_by_its_kind
     assert str(error.value) == f"mesh:services.redis.memoryMb: expected an integer, {shown}"
 
 
-def test_an_out_of_range_number_shows_the_value_and_the_bound():
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (
+            {"services": {"redis": {"memoryMb": -5}}},
+            "mesh:services.redis.memoryMb: -5 is out of range (input should be greater than or equal to 16)",
+        ),
+        (
+            {"monitoring": {"thresholds": {"errorRatio": 0}}},
+            "mesh:monitoring.thresholds.errorRatio: 0 is out of range (input should be greater than 0)",
+        ),
+        (
+            {"monitoring": {"thresholds": {"diskFreeRatio": 1}}},
+            "mesh:monitoring.thresholds.diskFreeRatio: 1 is out of range (input should be less than 1)",
+        ),
+        # a mapping's key of the wrong type is named at its place in the key
+        ({"services": {5: {}}}, "mesh:services[5]: expected a string, got 5"),
+    ],
+)
+def test_an_out_of_range_number_or_a_wrong_key_shows_the_value_and_the_rule(raw, line):
     with pytest.raises(ConfigError) as error:
-        parse_mesh_config({"services": {"redis": {"memoryMb": -5}}})
-    assert str(error.value) == "mesh:services.redis.memoryMb: -5 is out of range (input should be greater than or equal to 16)"
+        parse_mesh_config(raw)
+    assert str(error.value) == line
 
 
 @pytest.mark.parametrize(
@@ -322,6 +342,14 @@ def test_an_out_of_range_number_shows_the_value_and_the_bound():
             "mesh:monitoring.thresholds.errorRatio: is out of range (input should be less than or equal to 1)",
         ),
         ({"monitoring": {"retention": ""}}, "mesh:monitoring.retention: is not valid (the value is not shown: it may hold a secret)"),
+        (
+            {"monitoring": {"alerting": {"email": {"to": "abc", "from": "a@b", "smarthost": "smtp:25"}}}},
+            "mesh:monitoring.alerting.email.to: <secret> is not an email address",
+        ),
+        (
+            {"monitoring": {"alerting": {"email": {"to": 1, "from": "a@b", "smarthost": "smtp:25"}}}},
+            "mesh:monitoring.alerting.email.to: expected a string (the value is not shown: it may hold a secret)",
+        ),
         # a value echoed without quotes is hidden from 8 characters on (a shorter one would hide ordinary words)
         ({"mcpServers": {"docs": {"cpus": "0.009999"}}}, "mesh:mcpServers.docs.cpus: <secret> is below Docker's smallest CPU limit"),
         ({"mcpServers": {"docs": {"cpus": "0.00999"}}}, "mesh:mcpServers.docs.cpus: 0.00999 is below Docker's smallest CPU limit"),
@@ -361,3 +389,11 @@ def test_a_cpu_limit_that_is_not_a_finite_number_is_refused_by_the_validator_its
         with pytest.raises(ValueError) as error:
             check_cpus(value)
         assert str(error.value) == f"{value} is not a finite number of CPUs"
+
+
+def test_the_stack_plan_checks_cpu_limits_against_the_docker_host_it_is_given():
+    config = parse_mesh_config({"mcpServers": {"docs": {"cpus": 3}}})
+    with pytest.raises(ConfigError) as error:
+        plan_stack(config, host_cpus=2)
+    assert error.value.key == "mesh:mcpServers.docs.cpus" and "the Docker host has 2" in error.value.message
+    assert plan_stack(config, host_cpus=4).mcp.servers
