@@ -275,3 +275,15 @@ def test_the_blackbox_exporter_counts_as_scraped_only_when_deployed_and_somethin
     assert "blackbox-exporter" not in scraped_exporters(without_exporter)
     assert "blackbox-exporter" not in scraped_exporters(nothing_probed)
     assert "redis-exporter" in scraped_exporters(nothing_probed)
+
+
+def test_the_blackbox_modules_probe_over_ipv4_in_five_seconds_and_http_takes_any_2xx():
+    modules = yaml.safe_load(render_blackbox_yml())["modules"]
+    assert modules == {
+        "http_2xx": {
+            "prober": "http",
+            "timeout": "5s",
+            "http": {"valid_status_codes": [], "method": "GET", "preferred_ip_protocol": "ip4"},
+        },
+        "tcp_connect": {"prober": "tcp", "timeout": "5s", "tcp": {"preferred_ip_protocol": "ip4"}},
+    }
