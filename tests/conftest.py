@@ -11,12 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from components.offline.synth import Capture, synthesize
 from tests.host_tools import SKIP_REASON_PREFIX, require
 from tests.loopback import LoopbackMesh
 
 _STARTED = pytest.StashKey[float]()
+
+# `make mutate`: mutmut sets MUTANT_UNDER_TEST in the process that runs the tests against each mutant. There every
+# property-based test tries a few fixed examples: the same verdict on every run, and seconds instead of minutes per
+# mutant. `make test` keeps each test's own number of random examples.
+MUTATION_EXAMPLES = 10
+settings.register_profile("mutation", max_examples=MUTATION_EXAMPLES, derandomize=True, database=None, deadline=None)
+UNDER_MUTATION = bool(os.environ.get("MUTANT_UNDER_TEST"))
+if UNDER_MUTATION:
+    settings.load_profile("mutation")
 ENGINE_TESTS = Path(__file__).resolve().parent / "engine"
 
 
@@ -72,6 +82,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"plan", "synth", "routed", "loopback_mesh"} & set(getattr(item, "fixturenames", ())):
             item.add_marker("synthesis")
+        if UNDER_MUTATION:
+            _with_mutation_examples(item)
+
+
+def _with_mutation_examples(item: pytest.Item) -> None:
+    """A test's own `@settings(max_examples=...)` outranks any profile: cap it where `@settings` keeps it."""
+    test = getattr(item, "obj", None)
+    own = getattr(test, "_hypothesis_internal_use_settings", None)
+    if isinstance(own, settings):
+        capped = settings(own, max_examples=min(own.max_examples, MUTATION_EXAMPLES), derandomize=True, database=None)
+        test._hypothesis_internal_use_settings = capped  # type: ignore[union-attr]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError, check_image_reference
+from components.model.base import ConfigError, check_cpus, check_image_reference
 from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
@@ -218,3 +219,181 @@ def test_the_host_cpu_count_is_used_only_when_the_docker_host_is_local(monkeypat
     assert local_docker_cpus() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("DOCKER_HOST", "tcp://build-server:2376")
     assert local_docker_cpus() is None
+
+
+# --- each validator's edges and words (`make mutate` breaks them one at a time) ---
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        ("Redis:8.2", "image 'Redis:8.2' is not a valid Docker reference: the repository name must be lowercase"),
+        ("a" * 255 + ":1", None),
+        ("registry.local:5000/" + "a" * 255 + ":1", None),
+        ("a" * 256 + ":1", f"image {('a' * 40)!r}... has a repository name longer than Docker's 255 characters"),
+        ("redis@sha512:" + "0" * 128, None),
+        (
+            "redis@md5:" + "a" * 64,
+            "image 'redis@md5:" + "a" * 64 + "' has a digest of an algorithm Docker does not support (sha256, sha384, sha512)",
+        ),
+        (
+            "redis@sha256:" + "A" * 64,
+            "image 'redis@sha256:" + "A" * 64 + "' has a malformed sha256 digest (it is 64 lowercase hex characters)",
+        ),
+        (
+            "redis@sha256:" + "a" * 65,
+            "image 'redis@sha256:" + "a" * 65 + "' has a malformed sha256 digest (it is 64 lowercase hex characters)",
+        ),
+    ],
+)
+def test_an_image_reference_is_judged_by_dockers_own_grammar_and_limits(image, error):
+    if error is None:
+        assert check_image_reference(image) == image
+    else:
+        with pytest.raises(ValueError) as caught:
+            check_image_reference(image)
+        assert str(caught.value) == error
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        ({"services": {"redis": {"cpus": 0.0099}}}, "mesh:services.redis.cpus: 0.0099 is below Docker's smallest CPU limit of 0.01"),
+        ({"bindAddress": "fe80::1%eth0"}, "mesh:bindAddress: 'fe80::1%eth0' has a zone (%...); Docker binds published ports to a bare IP"),
+        ({"gateway": {"uiDomain": "mesh-.example.com"}}, "mesh:gateway.uiDomain: 'mesh-.example.com' is not a host name Kong routes"),
+        ({"gateway": {"uiDomain": "mesh..example.com"}}, "mesh:gateway.uiDomain: 'mesh..example.com' is not a host name Kong routes"),
+        ({"gateway": {"uiDomain": ".example.com"}}, "mesh:gateway.uiDomain: '.example.com' is not a host name Kong routes"),
+        ({"gateway": {"uiDomain": "mesh.example..com"}}, "mesh:gateway.uiDomain: 'mesh.example..com' is not a host name Kong routes"),
+        (
+            {"gateway": {"corsOrigins": ["http://ui.example:0"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://ui.example:0' has port 0, outside 1-65535",
+        ),
+        (
+            {"gateway": {"corsOrigins": ["http://ui.example:65536"]}},
+            "mesh:gateway.corsOrigins[0]: 'http://ui.example:65536' has port 65536",
+        ),
+    ],
+)
+def test_a_value_docker_or_kong_would_refuse_is_one_line_naming_the_key_and_why(raw, line):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config(raw)
+    assert str(error.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    "gateway",
+    [
+        {"uiDomain": "mesh.example.com."},
+        {"uiDomain": "mesh-1.example_2.com"},
+        {"corsOrigins": ["http://ui.example:1", "https://ui.example:65535"]},
+    ],
+)
+def test_host_names_and_origins_kong_accepts_pass(gateway):
+    assert parse_mesh_config({"gateway": gateway}).gateway is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ({"a": 1}, "got a mapping"),
+        ([1], "got a list"),
+        ("é" * 58, 'got "' + "é" * 58 + '"'),
+        ("é" * 59, 'got "' + "é" * 56 + "..."),
+        (datetime.date(2026, 1, 2), "got datetime.date(2026, 1, 2)"),
+    ],
+)
+def test_a_wrong_type_names_what_was_given_shortened_and_a_structure_by_its_kind_only(value, shown):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({"services": {"redis": {"memoryMb": value}}})
+    assert str(error.value) == f"mesh:services.redis.memoryMb: expected an integer, {shown}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (
+            {"services": {"redis": {"memoryMb": -5}}},
+            "mesh:services.redis.memoryMb: -5 is out of range (input should be greater than or equal to 16)",
+        ),
+        (
+            {"monitoring": {"thresholds": {"errorRatio": 0}}},
+            "mesh:monitoring.thresholds.errorRatio: 0 is out of range (input should be greater than 0)",
+        ),
+        (
+            {"monitoring": {"thresholds": {"diskFreeRatio": 1}}},
+            "mesh:monitoring.thresholds.diskFreeRatio: 1 is out of range (input should be less than 1)",
+        ),
+        # a mapping's key of the wrong type is named at its place in the key
+        ({"services": {5: {}}}, "mesh:services[5]: expected a string, got 5"),
+    ],
+)
+def test_an_out_of_range_number_or_a_wrong_key_shows_the_value_and_the_rule(raw, line):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config(raw)
+    assert str(error.value) == line
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        # a top-level key is secret as a whole when a secret setting lies inside it (`pulumi config set --secret --path`)
+        (
+            {"monitoring": {"thresholds": {"errorRatio": 5}}},
+            "mesh:monitoring.thresholds.errorRatio: is out of range (input should be less than or equal to 1)",
+        ),
+        ({"monitoring": {"retention": ""}}, "mesh:monitoring.retention: is not valid (the value is not shown: it may hold a secret)"),
+        (
+            {"monitoring": {"alerting": {"email": {"to": "abc", "from": "a@b", "smarthost": "smtp:25"}}}},
+            "mesh:monitoring.alerting.email.to: <secret> is not an email address",
+        ),
+        (
+            {"monitoring": {"alerting": {"email": {"to": 1, "from": "a@b", "smarthost": "smtp:25"}}}},
+            "mesh:monitoring.alerting.email.to: expected a string (the value is not shown: it may hold a secret)",
+        ),
+        # a value echoed without quotes is hidden from 8 characters on (a shorter one would hide ordinary words)
+        ({"mcpServers": {"docs": {"cpus": "0.009999"}}}, "mesh:mcpServers.docs.cpus: <secret> is below Docker's smallest CPU limit"),
+        ({"mcpServers": {"docs": {"cpus": "0.00999"}}}, "mesh:mcpServers.docs.cpus: 0.00999 is below Docker's smallest CPU limit"),
+    ],
+)
+def test_an_error_under_a_key_set_as_a_secret_never_shows_its_value(raw, line):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config(raw, secret_keys=[(next(iter(raw)),)])
+    assert str(error.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [
+        ("monitoring", "alerting"),
+        ("monitoring",),
+        ("monitoring", "alerting", "slack", "webhookUrl"),
+        ("mcpServers", "docs", "env", "TOKEN"),
+    ],
+)
+def test_a_secret_is_accepted_exactly_where_the_mesh_keeps_it_secret(secret_key):
+    assert parse_mesh_config({}, secret_keys=[secret_key]).bind_address == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "key"), [(("bindAddress",), "mesh:bindAddress"), (("mcpServers", "docs", "image"), "mesh:mcpServers.docs.image")]
+)
+def test_a_secret_the_mesh_would_publish_in_plaintext_is_refused(secret_key, key):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({}, secret_keys=[secret_key])
+    assert error.value.key == key and "is set as a secret, but the mesh publishes this setting in plaintext" in error.value.message
+
+
+def test_a_cpu_limit_that_is_not_a_finite_number_is_refused_by_the_validator_itself():
+    # the model's upper bound catches NaN and infinity first; check_cpus also guards callers outside the model
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ValueError) as error:
+            check_cpus(value)
+        assert str(error.value) == f"{value} is not a finite number of CPUs"
+
+
+def test_the_stack_plan_checks_cpu_limits_against_the_docker_host_it_is_given():
+    config = parse_mesh_config({"mcpServers": {"docs": {"cpus": 3}}})
+    with pytest.raises(ConfigError) as error:
+        plan_stack(config, host_cpus=2)
+    assert error.value.key == "mesh:mcpServers.docs.cpus" and "the Docker host has 2" in error.value.message
+    assert plan_stack(config, host_cpus=4).mcp.servers

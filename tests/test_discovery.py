@@ -50,6 +50,7 @@ from components.render.consul import (
     EsmConfig,
     backend_policy,
     check_definition,
+    consul_exporter_policy,
     esm_policy,
     prometheus_policy,
     render_consul_agent_config,
@@ -57,6 +58,7 @@ from components.render.consul import (
     render_esm_config,
     service_meta,
     service_tags,
+    swarm_consul_config,
 )
 from tests.host_tools import needs
 from tests.queries import host_containers, listening_ports
@@ -744,3 +746,20 @@ def test_the_consul_server_gets_a_node_identity_agent_token_once_and_passes_term
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) == 0
     assert "acl token create" not in consul_image["log"].read_text()
+
+
+def test_the_consul_exporter_only_reads_services_and_nodes():
+    assert consul_exporter_policy() == AclPolicy(
+        "consul-exporter",
+        "consul-exporter: read services, nodes and their health",
+        (AclRule("service_prefix", "", "read"), AclRule("node_prefix", "", "read")),
+    )
+
+
+def test_swarm_consul_servers_share_one_config_naming_no_node_and_joining_through_the_swarm_dns():
+    config = json.loads(swarm_consul_config("mgmt-secret", "dc2", 5, "10.77.0.0/16"))
+    # no node_name: each server is named after its task's hostname (`consul-<node>`), stable across restarts
+    assert "node_name" not in config
+    assert (config["datacenter"], config["bootstrap_expect"], config["retry_join"]) == ("dc2", 5, ["consul"])
+    assert config["acl"]["tokens"] == {"initial_management": "mgmt-secret"}
+    assert config["bind_addr"] == '{{ GetAllInterfaces | include "network" "10.77.0.0/16" | attr "address" }}'

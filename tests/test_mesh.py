@@ -277,3 +277,15 @@ def test_the_rabbitmq_application_user_is_no_administrator(plan):
     assert [p["user"] for p in definitions["permissions"]] == ["mesh"]
     admin = plan.outputs["rabbitmqAdmin"]
     assert isinstance(admin, Secret) and admin.value["user"] == "mesh-admin"
+
+
+def test_an_image_whose_entrypoint_drops_root_keeps_only_the_capabilities_to_chown_and_switch_user_with_reasons():
+    # docker-library entrypoints start as root, chown the data volume and re-exec as the service user (gosu/su-exec)
+    for name, user in {"postgres": "postgres", "redis": "redis", "neo4j": "neo4j", "consul": "consul", "rabbitmq": "rabbitmq"}.items():
+        hardening = CATALOG[name].hardening
+        assert hardening.capabilities == ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"), name
+        assert hardening.capabilities_reason == f"chown of the data volume and the switch to {user}"
+        assert hardening.root_reason == f"the image's entrypoint starts as root to chown its data volume, then runs the server as {user}"
+    # what else a service needs rides along: PostgreSQL's socket directory, the writable root of uploaded configs
+    assert CATALOG["postgres"].hardening.writable_paths == ("/tmp", "/var/run/postgresql")
+    assert CATALOG["redis"].hardening.writable_root_reason is not None and CATALOG["postgres"].hardening.writable_root_reason is None

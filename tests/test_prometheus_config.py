@@ -153,13 +153,12 @@ def test_retention_flags_come_from_config():
     assert "--config.file=/etc/prometheus/prometheus.yml" in flags
 
 
-def test_prometheus_flags_are_exactly_config_storage_retention_and_lifecycle():
+def test_prometheus_flags_are_exactly_config_storage_and_retention_without_the_lifecycle_api():
     monitoring = parse_mesh_config({"monitoring": {"retention": "7d"}}).monitoring
     assert prometheus_command(monitoring, config_file="/c.yml", storage_path="/d") == [
         "--config.file=/c.yml",
         "--storage.tsdb.path=/d",
         "--storage.tsdb.retention.time=7d",
-        "--web.enable-lifecycle",
     ]
     assert prometheus_command(monitoring)[:2] == ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
 
@@ -276,3 +275,15 @@ def test_the_blackbox_exporter_counts_as_scraped_only_when_deployed_and_somethin
     assert "blackbox-exporter" not in scraped_exporters(without_exporter)
     assert "blackbox-exporter" not in scraped_exporters(nothing_probed)
     assert "redis-exporter" in scraped_exporters(nothing_probed)
+
+
+def test_the_blackbox_modules_probe_over_ipv4_in_five_seconds_and_http_takes_any_2xx():
+    modules = yaml.safe_load(render_blackbox_yml())["modules"]
+    assert modules == {
+        "http_2xx": {
+            "prober": "http",
+            "timeout": "5s",
+            "http": {"valid_status_codes": [], "method": "GET", "preferred_ip_protocol": "ip4"},
+        },
+        "tcp_connect": {"prober": "tcp", "timeout": "5s", "tcp": {"preferred_ip_protocol": "ip4"}},
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -123,7 +124,13 @@ def summarize(statuses: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def report(by_module: dict[str, dict[str, str]], wall_s: float) -> dict[str, Any]:
+def children_cpu_s() -> float:
+    """User + system CPU seconds of every finished child process (mutmut, its workers, the probe's pytest runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def report(by_module: dict[str, dict[str, str]], wall_s: float, cpu_s: float) -> dict[str, Any]:
     equivalents = documented_equivalents()
     packages: dict[str, dict[str, str]] = {}
     for module, statuses in by_module.items():
@@ -131,6 +138,8 @@ def report(by_module: dict[str, dict[str, str]], wall_s: float) -> dict[str, Any
     survivors = sorted(name for statuses in by_module.values() for name, status in statuses.items() if status in {"survived", "no tests"})
     return {
         "wall_s": round(wall_s, 1),
+        "cpu_s": round(cpu_s, 1),
+        "cpu": "user + system seconds of the run's processes; on a shared machine cpu_s / cores estimates a quiet run",
         "score": "(killed + timeouts) / checked mutants; a mutant no test reaches counts as surviving; not_checked: an unfinished run",
         "modules": {module: summarize(statuses) for module, statuses in sorted(by_module.items())},
         "packages": {package: summarize(statuses) for package, statuses in sorted(packages.items())},
@@ -165,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), children_cpu_s()
     by_module: dict[str, dict[str, str]] = {}
     if not args.skip_python:
         if args.retest_survivors:
@@ -177,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         by_module.update(python_results())
     if not args.skip_probe and not args.report_only:
         by_module["components/render/mcp_probe.mjs"] = probe_results(args.workers)
-    document = report(by_module, time.monotonic() - started)
+    document = report(by_module, time.monotonic() - started, children_cpu_s() - cpu_before)
     (args.out / "mutation.json").write_text(json.dumps(document, indent=1) + "\n")
     print_report(document)
-    print(f"\nwall time {document['wall_s']} s; wrote {args.out / 'mutation.json'}")
+    print(f"\nwall time {document['wall_s']} s, CPU time (user + system) {document['cpu_s']} s; wrote {args.out / 'mutation.json'}")
     return 0
 
 
