@@ -172,3 +172,28 @@ def test_verify_reads_the_outputs_this_stack_really_exports(plan: Capture) -> No
     assert databases["postgres"].host == "127.0.0.1" and databases["postgres"].user == "mesh_app" and databases["postgres"].password
     assert databases["redis"].password
     assert targets.expected_services == plan.outputs["services"]
+
+
+def test_verify_exits_3_when_nothing_failed_but_something_could_not_be_observed(mesh: LoopbackMesh, tmp_path: Path) -> None:
+    """Exit 3, not 0 (an unknown is never a pass) and not 1 (nothing is known to be broken): a mesh whose outputs name no
+    Kong status listener can have its circuit breakers neither passed nor failed."""
+    outputs = mesh.stack_outputs()
+    access_points = dict(outputs["accessPoints"])
+    del access_points["kong.status"]
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps({**outputs, "accessPoints": access_points}))
+    # the tool itself: make turns any failed recipe into its own exit 2
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.verify", "--outputs", str(outputs_file), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "unknown"
+    sections = {section["name"]: (section["verdict"], section["detail"]) for section in report["sections"]}
+    assert sections["circuit breakers"] == ("unknown", "no Kong status endpoint given")
+    assert not [name for name, (verdict, _) in sections.items() if verdict == "fail"]

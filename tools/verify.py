@@ -2,7 +2,8 @@
 
 Endpoints and tokens come from the stack outputs (`pulumi stack output --json --show-secrets`), a
 saved copy of them (`--outputs`), or flags. Prints the "Validation Results" table (or `--json`) and
-exits 0 only when everything passes; 1 on any failure or unknown; 2 when there is nothing to check.
+exits 0 only when everything passes; 1 on any failure; 3 when nothing failed but something could not be
+observed (unknown is never a pass); 2 when there is nothing to check.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from mesh_status.table import render_table
 from mesh_status.targets import DatabaseTarget, MeshTargets, targets_from_stack_outputs
 
 PULUMI_TIMEOUT_S = 60
+# a failure and "could not look" both stop a script, but only a failure says something is broken
+EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.UNKNOWN: 3}
 
 
 class NothingToCheck(Exception):  # noqa: N818 (a user-facing condition, not a bug)
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(connect_timeout_s=min(2.0, args.timeout), read_timeout_s=args.timeout, retries=1)
     report = collect(targets, limits, Thresholds(max_lookup_p95_ms=args.max_lookup_ms))
     print(json.dumps(report.to_dict(), indent=2) if args.json else render_table(report))
-    return 0 if report.verdict is Verdict.PASS else 1
+    return EXIT_CODES[report.verdict]
 
 
 if __name__ == "__main__":
