@@ -75,7 +75,7 @@ def test_the_mcp_config_module_imports_on_its_own() -> None:
 # --- each MCP config mistake, word for word (`make mutate` breaks the checks one at a time) ---
 
 CATALOG_NAMES = ", ".join(MCP_CATALOG)
-MCP_MISTAKES = [
+MCP_MISTAKES: list[tuple[dict[str, Any], str]] = [
     (
         {"mcpServers": {"new": {"package": "x@1.0.0", "bin": "x"}}},
         f"mesh:mcpServers.new.port: required for a new MCP server (catalog servers: {CATALOG_NAMES})",
