@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError, check_cpus, check_image_reference
-from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
+from components.model.base import ConfigError, check_cpus, check_image_reference, floating_tag
+from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
 from components.plan.mcp import resolve_mcp
@@ -397,3 +397,22 @@ def test_the_stack_plan_checks_cpu_limits_against_the_docker_host_it_is_given():
         plan_stack(config, host_cpus=2)
     assert error.value.key == "mesh:mcpServers.docs.cpus" and "the Docker host has 2" in error.value.message
     assert plan_stack(config, host_cpus=4).mcp.servers
+
+
+def test_an_error_line_hides_a_long_run_of_letters_and_digits_but_keeps_a_long_word():
+    token = "Ab3" * 11  # 33 characters, letters and digits: looks like a generated credential
+    word = "a" * 40  # letters only: an ordinary (if long) word
+    assert str(ConfigError("mesh:x", f"bad {token} and {word}")) == f"mesh:x: bad *** and {word}"
+
+
+def test_a_floating_image_warning_shows_a_fully_pinned_example_of_its_own_repository():
+    assert floating_tag("redis:8.2-alpine", 3) == (
+        "image 'redis:8.2-alpine' floats: it moves with each release of its line; pin a full version (redis:1.1.1) or a digest"
+    )
+    assert floating_tag("redis:8.2.1-alpine", 3) is None
+
+
+def test_only_the_alerting_receivers_and_mcp_server_env_hold_credentials():
+    assert holds_credentials(("monitoring", "alerting")) and holds_credentials(("monitoring", "alerting", "slack", "webhookUrl"))
+    assert holds_credentials(("mcpServers", "docs", "env", "TOKEN"))
+    assert not holds_credentials(("monitoring",)) and not holds_credentials(("mcpServers", "docs", "image"))
