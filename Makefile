@@ -88,7 +88,7 @@ test-swarm: venv ## Prove the swarm platform on a real 3-node swarm in network n
 	@start=$$(date +%s); MESH_SWARM_TESTS=1 $(PY) -m pytest -p no:xdist -p no:cacheprovider tests/test_swarm_engine.py; status=$$?; \
 	echo "make test-swarm: $$(( $$(date +%s) - start )) s wall time"; exit $$status
 
-bench: venv ## Measure overhead, scaling, parallelism, determinism (and the last make test); writes build/bench.json
+bench: venv ## Measure the program's share of synthesis time, scaling, determinism, the last make test, the engine; writes build/bench.json
 	$(PY) -m tools.bench
 
 mutate: venv ## Mutation testing of the code that guards users (about 30 min on 2 cores); writes build/mutation.json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.catalog.services import CATALOG
 from components.offline.provider_state import uuid_of
 from components.offline.synth import Capture
 from components.offline.types import ACL_TOKEN, CONTAINER
@@ -34,6 +35,13 @@ def test_prometheus_retention_comes_from_config(synth):
     command = synth({"monitoring": {"retention": "45d"}}).one(CONTAINER, "prometheus").plain["command"]
     assert "--storage.tsdb.retention.time=45d" in command
     assert "--config.file=/etc/prometheus/prometheus.yml" in command
+
+
+def test_prometheus_runs_without_the_lifecycle_api_in_the_container_and_the_catalog(plan):
+    # --web.enable-lifecycle would let any container on the mesh network POST /-/quit
+    command = plan.one(CONTAINER, "prometheus").plain["command"]
+    assert not [flag for flag in command if flag.startswith("--web.enable-")]
+    assert not [flag for flag in CATALOG["prometheus"].command if flag.startswith("--web.enable-")]
 
 
 def test_consul_exporter_is_deployed_to_report_check_status(plan):

@@ -35,7 +35,8 @@ def test_under_mutmut_a_tests_own_example_count_is_capped_and_the_examples_are_t
 
 def test_the_mutation_profile_is_loaded_only_when_mutmut_runs_the_tests():
     probe = "import tests.conftest; from hypothesis import settings; print(settings.default.max_examples, settings.default.derandomize)"
-    env = {key: value for key, value in os.environ.items() if key != "MUTANT_UNDER_TEST"}
+    # without CI too: Hypothesis loads its own "ci" profile (derandomized) when it sees CI set, as under .ci/run
+    env = {key: value for key, value in os.environ.items() if key not in {"MUTANT_UNDER_TEST", "CI"}}
     plain = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     mutating = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, env={**env, "MUTANT_UNDER_TEST": "stats"}, capture_output=True, text=True, check=True

@@ -153,13 +153,12 @@ def test_retention_flags_come_from_config():
     assert "--config.file=/etc/prometheus/prometheus.yml" in flags
 
 
-def test_prometheus_flags_are_exactly_config_storage_retention_and_lifecycle():
+def test_prometheus_flags_are_exactly_config_storage_and_retention_without_the_lifecycle_api():
     monitoring = parse_mesh_config({"monitoring": {"retention": "7d"}}).monitoring
     assert prometheus_command(monitoring, config_file="/c.yml", storage_path="/d") == [
         "--config.file=/c.yml",
         "--storage.tsdb.path=/d",
         "--storage.tsdb.retention.time=7d",
-        "--web.enable-lifecycle",
     ]
     assert prometheus_command(monitoring)[:2] == ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
 

@@ -290,3 +290,26 @@ def test_prometheus_sends_alerts_to_the_mesh_alertmanager_and_keeps_the_configur
     assert wait_for_alertmanagers(running["api"]) == [f"http://127.0.0.1:{running['alertmanager_port']}/api/v2/alerts"]
     flags = get_json(f"{running['api']}/api/v1/status/flags")["data"]
     assert flags["storage.tsdb.retention.time"] == "2h"
+
+
+def http_status(method: str, url: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method, data=b"" if method in ("POST", "PUT") else None)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/-/quit"), ("PUT", "/-/quit"), ("POST", "/-/reload"), ("PUT", "/-/reload")])
+def test_the_rendered_command_refuses_the_lifecycle_api_to_any_client(running, method, path):
+    # prometheus web/web.go: without --web.enable-lifecycle these routes answer 403 forbiddenAPINotEnabled
+    assert http_status(method, running["api"] + path) == (403, "Lifecycle API is not enabled.")
+    assert http_status("GET", running["api"] + "/-/healthy")[0] == 200
+
+
+def test_the_rendered_command_refuses_the_tsdb_admin_api(running):
+    # no --web.enable-admin-api: web/api/v1/api.go answers errorUnavailable (500 in Debian's 2.42) without a snapshot
+    status, body = http_status("POST", running["api"] + "/api/v1/admin/tsdb/snapshot")
+    assert status >= 400 and json.loads(body)["error"] == "admin APIs disabled"
+    assert http_status("GET", running["api"] + "/-/ready")[0] == 200

@@ -1,4 +1,4 @@
-"""`make bench`: program overhead, scaling, deployment parallelism, determinism, and the last `make test` time.
+"""`make bench`: the program's share of synthesis time, scaling, determinism, the last `make test` time, and the engine.
 
 Prints a table with each figure beside its target and writes build/bench.json.
 """
@@ -16,22 +16,20 @@ from components.offline.engine import bench as engine_bench
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5, help="runs per timing (median), default 5")
+    parser.add_argument("--rounds", type=int, default=bench.PROFILE_ROUNDS, help="profiled syntheses (median)")
     parser.add_argument("--out", type=Path, default=Path("build"))
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--child", choices=["import", "synth", "dump", "modules"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["synth", "dump", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        modules = json.loads(sys.stdin.read() or "[]")
-        print(json.dumps(bench.child_main(args.child, args.scale, modules)))
+        print(json.dumps(bench.child_main(args.child, args.scale)))
         return 0
 
     report = bench.BenchReport()
-    report.overhead = bench.measure_overhead(args.rounds)
+    report.program_share = bench.measure_program_share(args.rounds)
     report.scaling = bench.measure_scaling(bench.SCALE_ROUNDS)
-    report.parallelism = bench.measure_parallelism()
     report.determinism = bench.measure_determinism(args.out / "bench")
     report.test_suite = bench.measure_test_suite(args.out / "test-time.json")
     report.engine = engine_bench.measure_engine(Path.cwd())

@@ -421,7 +421,6 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
                 "--config.file=/etc/prometheus/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
                 "--storage.tsdb.retention.time=15d",
-                "--web.enable-lifecycle",
             ),
             memory_mb=1024,
             hostname="prometheus",

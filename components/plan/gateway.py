@@ -88,7 +88,7 @@ Auth = Literal["jwt", "key-auth", "basic-auth", "none"]
 
 # paths of a UI that change or stop the service: refused at the proxy (403) on the UI's host
 UI_BLOCKED_PATHS: dict[str, tuple[str, ...]] = {
-    # lifecycle (--web.enable-lifecycle) and the TSDB admin API
+    # lifecycle and TSDB admin API: both off in Prometheus' command, refused here too as defence in depth
     PROMETHEUS: ("/-/quit", "/-/reload", "/api/v1/admin"),
     ALERTMANAGER: ("/-/reload",),
 }

@@ -261,7 +261,12 @@ def mesh_prometheus_config(endpoints: Sequence[Endpoint]) -> PrometheusConfig:
 def prometheus_command(
     monitoring: MonitoringConfig, *, config_file: str = f"{CONFIG_DIR}/prometheus.yml", storage_path: str = STORAGE_DIR
 ) -> list[str]:
-    """Flags for the Prometheus binary (the same set for the image and the Debian binary in tests)."""
+    """Flags for the Prometheus binary (the same set for the image and the Debian binary in tests).
+
+    No `--web.enable-lifecycle`: without it Prometheus answers POST/PUT `/-/quit` and `/-/reload` with 403
+    (prometheus web/web.go, `forbiddenAPINotEnabled`), so no container on the mesh network can stop or reload it.
+    Nothing needs a reload: the config files are container uploads, and a changed upload replaces the container.
+    """
     flags = [
         f"--config.file={config_file}",
         f"--storage.tsdb.path={storage_path}",
@@ -269,7 +274,6 @@ def prometheus_command(
     ]
     if monitoring.retention_size is not None:
         flags.append(f"--storage.tsdb.retention.size={monitoring.retention_size}")
-    flags.append("--web.enable-lifecycle")
     return flags
 
 

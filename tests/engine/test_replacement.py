@@ -115,3 +115,26 @@ def test_rabbitmq_keeps_a_durable_queue_and_its_message_across_a_replacement(mes
     except urllib.error.HTTPError as error:
         pytest.fail(f"the queue is gone after the replacement: HTTP {error.code}")
     assert [message["payload"] for message in messages] == ["day 2"]
+
+
+def _chromadb(mesh: ReplayedMesh, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    port = next(p for p in mesh.spec("chromadb").registration.plain["ports"] if int(p["internal"]) == 8000)
+    request = urllib.request.Request(
+        f"http://{port['ip']}:{int(port['external'])}/api/v2/tenants/default_tenant/databases/default_database/{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read().decode() or "null")
+
+
+def test_chromadb_keeps_a_collection_and_its_records_across_a_replacement(mesh: ReplayedMesh) -> None:
+    """The stand-in's ChromaDB persists to the program's /data volume (persist_path in the image's /config.yaml)."""
+    collection = _chromadb(mesh, "POST", "collections", {"name": "kept"})["id"]
+    _chromadb(mesh, "POST", f"collections/{collection}/add", {"ids": ["day-2"], "embeddings": [[0.1, 0.2, 0.3]], "documents": ["day 2"]})
+    replace(mesh, "chromadb")
+    kept = _chromadb(mesh, "GET", "collections/kept")
+    assert kept["id"] == collection
+    records = _chromadb(mesh, "POST", f"collections/{collection}/get", {"ids": ["day-2"], "include": ["documents"]})
+    assert records["documents"] == ["day 2"]

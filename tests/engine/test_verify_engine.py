@@ -6,6 +6,7 @@ program exports (`accessPoints`, `connectionStrings`) for the services that have
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.parse
@@ -35,10 +36,23 @@ def verify_flags(mesh: ReplayedMesh) -> list[str]:
     return flags
 
 
-def run_verify(mesh: ReplayedMesh) -> subprocess.CompletedProcess[str]:
+def run_verify(mesh: ReplayedMesh, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tools.verify", *verify_flags(mesh)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.verify", *verify_flags(mesh), *extra], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
+
+
+def verdicts(mesh: ReplayedMesh) -> tuple[int, dict[str, tuple[str, str]], dict[str, str], dict[str, list[str]]]:
+    """Exit code, then the verdicts `make verify --json` returned: per section, per service, and each service's findings."""
+    done = run_verify(mesh, "--json")
+    report = json.loads(done.stdout)
+    sections = {section["name"]: (section["verdict"], section["detail"]) for section in report["sections"]}
+    services = {service["name"]: service["verdict"] for service in report["services"]}
+    findings = {
+        service["name"]: [f"{finding['source']} {finding['verdict']}: {finding['detail']}" for finding in service["findings"]]
+        for service in report["services"]
+    }
+    return done.returncode, sections, services, findings
 
 
 @pytest.fixture
@@ -56,28 +70,29 @@ def restore(mesh: ReplayedMesh) -> Iterator[list[str]]:
         wait_healthy(mesh.client, mesh.spec(service), timeout_s=120, recovering=True)
 
 
-def results(report: str) -> dict[str, str]:
-    """RESULT per row of the printed report (check rows and service rows)."""
-    rows = {}
-    for line in report.splitlines():
-        cells = line.split()
-        if cells and cells[0] == "Overall:":
-            continue
-        if len(cells) >= 2 and cells[1] in ("PASS", "FAIL", "UNKNOWN"):
-            rows[cells[0]] = cells[1]
-        if len(cells) >= 3 and cells[2] in ("PASS", "FAIL", "UNKNOWN"):
-            rows[" ".join(cells[:2])] = cells[2]
-    return rows
+# the sections only Consul or Kong can answer, and what verify says when it has neither
+NO_STAND_IN = {
+    "service discovery": "no Consul endpoint given",
+    "discovery lookups": "no Consul lookup measured",
+    "circuit breakers": "no Kong status endpoint given",
+}
 
 
 def test_verify_reports_the_replayed_services_healthy(mesh: ReplayedMesh) -> None:
-    """Every probed service passes; the overall verdict stays UNKNOWN (exit 1) only because Consul and Kong have no stand-in."""
-    done = run_verify(mesh)
-    rows = results(done.stdout)
-    assert {service: rows.get(service) for service in DATABASES} == dict.fromkeys(DATABASES, "PASS"), done.stdout
-    assert rows.get("communication") == "PASS", done.stdout
-    assert {row for row, result in rows.items() if result != "PASS"} == {"service discovery", "circuit breakers", "discovery lookups"}
-    assert "no Consul endpoint given" in done.stdout and "no Kong status endpoint given" in done.stdout
+    """Every probed service passes with its credentials; Consul and Kong have no stand-in, and verify says so instead of
+    claiming anything: those rows are UNKNOWN, which alone makes the exit code 1 ("1 on any failure or unknown")."""
+    exit_code, sections, services, findings = verdicts(mesh)
+    assert services == dict.fromkeys(DATABASES, "pass"), findings
+    assert any(line.startswith("auth pass: logged in as mesh_app") for line in findings["postgres"]), findings
+    assert any(line == "auth pass: AUTH + PING answered PONG" for line in findings["redis"]), findings
+    assert sections["communication"][0] == "pass", sections
+    assert {name: section for name, section in sections.items() if section[0] != "pass"} == {
+        name: ("unknown", reason) for name, reason in NO_STAND_IN.items()
+    }
+    assert exit_code == 1
+    # the table a user reads says the same
+    table = run_verify(mesh).stdout
+    assert all(reason in table for reason in NO_STAND_IN.values()), table
 
 
 @pytest.mark.parametrize(("service", "fault"), [("redis", "pause"), ("postgres", "stop")])
@@ -90,8 +105,8 @@ def test_verify_exits_non_zero_when_a_service_is_stopped_or_paused(
         container.pause()
     else:
         container.stop(timeout=10)
-    done = run_verify(mesh)
-    assert done.returncode == 1, done.stdout + done.stderr
-    rows = results(done.stdout)
-    assert rows.get(service) == "FAIL" and rows.get("communication") == "FAIL", done.stdout
-    assert all(rows.get(other) == "PASS" for other in DATABASES if other != service), done.stdout
+    exit_code, sections, services, findings = verdicts(mesh)
+    assert exit_code == 1, findings
+    # the fault shows on that service and on communication; the other stores still pass
+    assert services == {other: "fail" if other == service else "pass" for other in DATABASES}, findings
+    assert sections["communication"][0] == "fail", sections

@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import jwt
+
 from tests.engine.conftest import ReplayedMesh
 
 
@@ -102,3 +104,42 @@ def test_prometheus_finds_alertmanager_by_alias(mesh: ReplayedMesh) -> None:
         ["wget", "-q", "-T", "4", "-O", "-", "http://alertmanager:9093/-/ready"]
     )
     assert exit_code == 0, output
+
+
+def backend_env(mesh: ReplayedMesh) -> dict[str, str]:
+    """The backend container's environment as the daemon received it (the program's env, secrets revealed)."""
+    return dict(item.split("=", 1) for item in mesh.client.api.inspect_container(mesh.spec("backend").name)["Config"]["Env"])
+
+
+def backend_status(mesh: ReplayedMesh) -> dict[str, Any]:
+    """GET /api/v1/mesh/status on the backend's published port, with a JWT as Kong's consumer would pass it."""
+    env = backend_env(mesh)
+    token = jwt.encode({"iss": env["MESH_JWT_KEY"], "exp": int(time.time()) + 300}, env["MESH_JWT_SECRET"], algorithm="HS256")
+    request = urllib.request.Request(published(mesh, "backend", 8000) + "/api/v1/mesh/status", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=90) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def findings(status: dict[str, Any], service: str) -> dict[str, tuple[str, str]]:
+    entry = next(item for item in status["services"] if item["name"] == service)
+    return {finding["source"]: (finding["verdict"], finding["detail"]) for finding in entry["findings"]}
+
+
+def test_the_backend_logs_in_to_postgres_and_redis_by_alias_with_the_generated_credentials(mesh: ReplayedMesh) -> None:
+    """The backend's own status endpoint dials both stores by alias and authenticates with the program's credentials."""
+    env = backend_env(mesh)
+    postgres_url = urllib.parse.urlsplit(env["MESH_DB_POSTGRES"])
+    redis_url = urllib.parse.urlsplit(env["MESH_DB_REDIS"])
+    # the program's wiring: mesh aliases, the generated passwords (the same the stores were started with)
+    assert (postgres_url.hostname, redis_url.hostname) == ("postgres", "redis")
+    assert redis_url.password and f"requirepass {redis_url.password}" in _uploaded(mesh, "redis", "redis.conf")
+    status = backend_status(mesh)
+    postgres, redis = findings(status, "postgres"), findings(status, "redis")
+    assert postgres["tcp"][0] == "pass" and postgres["tcp"][1].startswith("postgres:5432 accepts"), postgres
+    assert postgres["auth"] == ("pass", f"logged in as {postgres_url.username} (SCRAM-SHA-256)"), postgres
+    assert redis["tcp"][0] == "pass" and redis["tcp"][1].startswith("redis:6379 accepts"), redis
+    assert redis["auth"] == ("pass", "AUTH + PING answered PONG"), redis
+
+
+def _uploaded(mesh: ReplayedMesh, service: str, file_name: str) -> str:
+    return next(content.decode() for path, content, _ in mesh.spec(service).uploads if path.endswith(file_name))

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from components.catalog.services import CATALOG
+
 if TYPE_CHECKING:
     from components.offline.engine.replay import ContainerSpec
     from components.offline.synth import Capture
@@ -80,6 +82,12 @@ def without_consul_sd(path: str, content: str) -> str:
     return str(yaml.safe_dump(config, sort_keys=False))
 
 
+def catalog_version(service: str) -> str:
+    """The version the catalog pins for a service's image (`repo:1.3.0` -> `1.3.0`): a PyPI stand-in installs that one."""
+    image = CATALOG[service].image
+    return image.rsplit("@", 1)[0].rsplit(":", 1)[1]
+
+
 def _standins() -> dict[str, StandIn]:
     entries = [
         StandIn("postgres", STANDINS / "postgres", rootfs="postgres"),
@@ -92,6 +100,14 @@ def _standins() -> dict[str, StandIn]:
         StandIn("postgres-exporter", STANDINS / "postgres-exporter", rootfs="prometheus"),
         StandIn("redis-exporter", STANDINS / "redis-exporter", rootfs="prometheus"),
         StandIn("mcp-orchestrator", STANDINS / "mcp-orchestrator", rootfs="dind"),
+        # the PyPI wheel of the version the catalog pins for chromadb/chroma
+        StandIn(
+            "chromadb",
+            STANDINS / "chromadb",
+            rootfs="chromadb",
+            build_args={"CHROMADB_VERSION": catalog_version("chromadb")},
+            trusts_host_cas=True,
+        ),
         StandIn("python", STANDINS / "python", rootfs="python", trusts_host_cas=True),
         # the project's own Dockerfile, only its base image swapped by the build argument it declares
         StandIn("backend", BACKEND, base="python"),
