@@ -14,7 +14,7 @@ from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
 from components.plan.mcp import resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.services import HostPortOwner, floating_image_warnings, port_conflict, resolve_services
 from components.plan.stack import plan_stack
 from components.stack.program import local_docker_cpus
 
@@ -416,3 +416,29 @@ def test_only_the_alerting_receivers_and_mcp_server_env_hold_credentials():
     assert holds_credentials(("monitoring", "alerting")) and holds_credentials(("monitoring", "alerting", "slack", "webhookUrl"))
     assert holds_credentials(("mcpServers", "docs", "env", "TOKEN"))
     assert not holds_credentials(("monitoring",)) and not holds_credentials(("mcpServers", "docs", "image"))
+
+
+def test_each_floating_image_override_is_one_warning_naming_its_key_and_the_catalogs_pin():
+    config = parse_mesh_config(
+        {
+            "services": {"redis": {"image": "redis:8.2-alpine"}, "kong": {"image": "kong:3.9.1"}, "postgres": {"image": "postgres:17.6"}},
+            "mcpOrchestrator": {"image": "docker:29-dind"},
+            "mcpServers": {"docs": {"image": "node:22-slim"}},
+        }
+    )
+    servers = [server for server in resolve_mcp(config, resolve_services(config)).servers if server.name == "docs"]
+    floats = "floats: it moves with each release of its line; pin a full version"
+    # PostgreSQL's own pin check takes major.minor as exact (postgres:17.6 is no warning); others want three parts
+    assert floating_image_warnings(config, servers) == [
+        f"mesh:services.redis.image: image 'redis:8.2-alpine' {floats} (redis:1.1.1) or a digest (the catalog pins redis:8.2.9-alpine)",
+        f"mesh:mcpOrchestrator.image: image 'docker:29-dind' {floats} (docker:1.1.1) or a digest (the catalog pins docker:29.7.2-dind)",
+        f"mesh:mcpServers.docs.image: image 'node:22-slim' {floats} (node:1.1.1) or a digest (the catalog pins node:22.23.2-bookworm-slim)",
+    ]
+    assert floating_image_warnings(parse_mesh_config({}), []) == []
+
+
+def test_a_port_conflict_blames_the_key_the_user_set_and_else_the_later_one():
+    user_first, user_later = HostPortOwner("a", "mesh:a", True), HostPortOwner("b", "mesh:b", True)
+    default = HostPortOwner("b", "mesh:b", False)
+    assert str(port_conflict(10000, user_first, default)) == "mesh:a: host port 10000 is used by both a and b (mesh:b)"
+    assert str(port_conflict(10000, user_first, user_later)) == "mesh:b: host port 10000 is used by both b and a (mesh:a)"
