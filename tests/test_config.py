@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError, check_cpus, check_image_reference, floating_tag
+from components.model.base import ConfigError, check_cpus, check_image_reference, check_tcp_port, floating_tag
 from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
@@ -442,3 +442,32 @@ def test_a_port_conflict_blames_the_key_the_user_set_and_else_the_later_one():
     default = HostPortOwner("b", "mesh:b", False)
     assert str(port_conflict(10000, user_first, default)) == "mesh:a: host port 10000 is used by both a and b (mesh:b)"
     assert str(port_conflict(10000, user_first, user_later)) == "mesh:b: host port 10000 is used by both b and a (mesh:a)"
+
+
+@pytest.mark.parametrize(("port", "accepted"), [(0, False), (1, True), (65535, True), (65536, False)])
+def test_a_host_port_is_accepted_exactly_from_1_to_65535(port, accepted):
+    raw = {"services": {"redis": {"hostPorts": [port]}}}
+    if accepted:
+        assert check_tcp_port(port) == port
+    else:
+        with pytest.raises(ConfigError) as error:
+            parse_mesh_config(raw)
+        assert str(error.value) == f"mesh:services.redis.hostPorts[0]: {port} is not a TCP port (1-65535)"
+
+
+@pytest.mark.parametrize(
+    ("package", "line"),
+    [
+        (
+            "@scope/name@^1.2.3",
+            "'@scope/name@^1.2.3' is not pinned to an exact version (npm treats it as a range or tag); give one, e.g. @scope/name@1.2.3",
+        ),
+        ("Bad Name@1.0.0", "'Bad Name@1.0.0' is not an npm package name with a version (e.g. @scope/name@1.2.3)"),
+        ("x" * 215 + "@1.0.0", f"{('x' * 215 + '@1.0.0')!r} is not an npm package name with a version (e.g. @scope/name@1.2.3)"),
+    ],
+)
+def test_an_mcp_package_is_a_valid_npm_name_pinned_to_one_version(package, line):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({"mcpServers": {"docs": {"package": package}}})
+    assert error.value.key == "mesh:mcpServers.docs.package" and error.value.message == line
+    assert parse_mesh_config({"mcpServers": {"docs": {"package": "x" * 214 + "@1.0.0"}}}).mcp_servers["docs"].package is not None
