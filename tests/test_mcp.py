@@ -425,3 +425,27 @@ def test_mcp_config_mistakes_name_their_key(synth: Callable[..., Capture], raw_c
     assert raised.value.key == key
     assert fragment in raised.value.message
     assert "\n" not in str(raised.value)
+
+
+def test_each_image_build_passes_exactly_the_arguments_the_dockerfile_declares():
+    declared = {
+        line.split()[1].split("=")[0] for line in (PROJECT_ROOT / "mcp" / "Dockerfile").read_text().splitlines() if line.startswith("ARG ")
+    }
+    builds = plan_image_builds(MCP_CATALOG.values())
+    for name, spec in MCP_CATALOG.items():
+        assert builds[name].args == {"NODE_IMAGE": spec.image, "DATA_PATH": spec.data_path or ""}
+        assert set(builds[name].args) == declared
+        assert (builds[name].server, builds[name].context, builds[name].dockerfile) == (name, spec.context, "mcp/Dockerfile")
+
+
+def test_a_context_missing_its_files_names_them_the_package_and_the_make_target(tmp_path: Path):
+    (tmp_path / "mcp").mkdir()
+    shutil.copy(PROJECT_ROOT / "mcp" / "Dockerfile", tmp_path / "mcp" / "Dockerfile")
+    docs = MCP_CATALOG["docs"]
+    with pytest.raises(ConfigError) as missing:
+        plan_image_builds([docs], tmp_path)
+    assert missing.value.key == "mesh:mcpServers.docs.package"
+    assert missing.value.message == (
+        f"no package.json, package-lock.json, mcp-probe.mjs in {docs.context}/ to build {docs.package} from; "
+        f"run `make mcp-lock` and commit {docs.context}/"
+    )
