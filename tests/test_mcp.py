@@ -449,3 +449,39 @@ def test_a_context_missing_its_files_names_them_the_package_and_the_make_target(
         f"no package.json, package-lock.json, mcp-probe.mjs in {docs.context}/ to build {docs.package} from; "
         f"run `make mcp-lock` and commit {docs.context}/"
     )
+
+
+def test_a_new_base_image_retags_the_server_built_on_it():
+    docs = MCP_CATALOG["docs"]
+    before = plan_image_builds([docs])["docs"].image_name
+    bumped = docs.__class__(**{**docs.__dict__, "image": "node:22.99.0-bookworm-slim"})
+    assert plan_image_builds([bumped])["docs"].image_name != before
+
+
+def _docs_context(tmp_path: Path, manifest: dict[str, Any] | None = None, lock: dict[str, Any] | None = None) -> None:
+    docs = MCP_CATALOG["docs"]
+    shutil.copytree(PROJECT_ROOT / "mcp", tmp_path / "mcp")
+    context = tmp_path / docs.context
+    if manifest is not None:
+        (context / "package.json").write_text(json.dumps(manifest))
+    if lock is not None:
+        (context / "package-lock.json").write_text(json.dumps(lock))
+
+
+def test_a_context_generated_for_other_packages_or_overrides_is_refused_with_what_it_pins(tmp_path: Path):
+    docs = MCP_CATALOG["docs"]
+    wanted = {"mcp-fetch-server": "1.1.2", "supergateway": "4.0.0"}
+    _docs_context(tmp_path, manifest={"dependencies": wanted, "overrides": {"x": "1.0.0"}})
+    with pytest.raises(ConfigError) as overridden:
+        plan_image_builds([docs], tmp_path)
+    assert overridden.value.message == (
+        f"{docs.context}/package.json pins {wanted}, not {wanted}; run `make mcp-lock` and commit {docs.context}/"
+    )
+    shutil.rmtree(tmp_path / "mcp")
+    _docs_context(tmp_path, lock={"lockfileVersion": 3})
+    with pytest.raises(ConfigError) as stale_lock:
+        plan_image_builds([docs], tmp_path)
+    assert stale_lock.value.key == "mesh:mcpServers.docs.package"
+    assert stale_lock.value.message == (
+        f"{docs.context}/package-lock.json was generated for other packages; run `make mcp-lock` and commit {docs.context}/"
+    )
