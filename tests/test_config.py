@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.model.base import ConfigError, check_cpus, check_image_reference, check_tcp_port, floating_tag
+from components.catalog.kong_limits import WEIGHT_RANGE
 from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
@@ -471,3 +472,18 @@ def test_an_mcp_package_is_a_valid_npm_name_pinned_to_one_version(package, line)
         parse_mesh_config({"mcpServers": {"docs": {"package": package}}})
     assert error.value.key == "mesh:mcpServers.docs.package" and error.value.message == line
     assert parse_mesh_config({"mcpServers": {"docs": {"package": "x" * 214 + "@1.0.0"}}}).mcp_servers["docs"].package is not None
+
+
+def test_an_error_line_is_one_line_at_most_400_characters_with_credentials_hidden():
+    assert str(ConfigError("k", "a\nb\u2028c")) == "k: a\\nb\\u2028c"
+    assert str(ConfigError("k", "see https://user:pw@host and ghp_abcdefgh12345678 x")) == "k: see https://***@host and *** x"
+    assert ConfigError("k", "y" * 400).message == "y" * 400
+    assert ConfigError("k", "y" * 401).message == "y" * 397 + "..."
+
+
+def test_an_unknown_hash_input_names_the_known_ones_and_a_weight_may_reach_kongs_maximum():
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({"gateway": {"upstreams": {"backend": {"hashOn": "x"}}}})
+    assert str(error.value) == "mesh:gateway.upstreams.backend.hashOn: unknown hash input 'x' (known: ip, consumer, path)"
+    high = WEIGHT_RANGE[1]
+    assert parse_mesh_config({"gateway": {"upstreams": {"backend": {"weights": {"backend": high}}}}}).gateway is not None

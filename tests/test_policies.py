@@ -712,3 +712,16 @@ def test_a_swarm_credential_is_refused_in_the_environment_even_next_to_a_secret_
     assert [v.message for v in violations if v.policy == "swarm-secrets-as-files"] == [
         "service postgres sets DB_PASSWORD in its environment; deliver it as a docker.Secret file (DB_PASSWORD_FILE)"
     ]
+
+
+def test_a_stateful_cluster_of_two_one_per_node_passes_and_a_credential_file_outside_run_secrets_does_not():
+    cluster = swarm_service_props("postgres", replicas=2)
+    cluster["taskSpec"]["placement"] = {"maxReplicas": 1}
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", cluster))) == []
+    env = {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password", "DB_PASSWORD_FILE": "/tmp/password"}
+    violations = evaluate(
+        with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", env=env)))
+    )
+    assert [v.message for v in violations if v.policy == "swarm-secrets-as-files"] == [
+        "service postgres sets DB_PASSWORD_FILE in its environment; deliver it as a docker.Secret file (DB_PASSWORD_FILE_FILE)"
+    ]
