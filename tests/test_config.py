@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError, check_cpus, check_image_reference, check_tcp_port, floating_tag
 from components.catalog.kong_limits import WEIGHT_RANGE
+from components.model.base import ConfigError, check_cpus, check_image_reference, check_tcp_port, floating_tag
 from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
