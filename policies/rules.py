@@ -119,6 +119,14 @@ def service_view(props: Mapping[str, Any]) -> dict[str, Any]:
         "memory": memory_bytes / (1024 * 1024) if memory_bytes else None,
         "restart": (task.get("restartPolicy") or {}).get("condition"),
         "replicas": None if mode.get("global") else ((mode.get("replicated") or {}).get("replicas", 1)),
+        # the least-privilege fields of the swarm ContainerSpec (API 1.41: CapabilityAdd/Drop, ReadOnly, User)
+        "capabilities": (
+            {"drops": container.get("capDrops") or [], "adds": container.get("capAdds") or []}
+            if container.get("capDrops") or container.get("capAdds")
+            else None
+        ),
+        "readOnly": container.get("readOnly"),
+        "user": container.get("user"),
         "placement": task.get("placement") or {},
     }
 
@@ -238,14 +246,15 @@ def _exposes_socket(host_path: str) -> bool:
 
 def check_docker_socket(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     service = service_name(props, name)
+    allowed = list(config["allowedServices"]) + (list(config["swarmNodeAgents"]) if props.get("__service") else [])
     for volume in props.get("volumes") or []:
         host_path = volume.get("hostPath")
         if not host_path or not _exposes_socket(str(host_path)):
             continue
-        if service not in config["allowedServices"]:
+        if service not in allowed:
             yield (
                 f"{who(props, name)} mounts {host_path} (it exposes the Docker socket, root on the host) and {service!r} "
-                f"is not in the allow-list {config['allowedServices']}; remove the mount"
+                f"is not in the allow-list {allowed}; remove the mount (read the Docker API through the socket proxy)"
             )
         elif volume.get("readOnly") is not True:
             yield f"{who(props, name)} mounts {host_path} (it exposes the Docker socket) read-write; mount it with read_only=True"
@@ -611,9 +620,6 @@ def stack_policy(name: str, description: str, level: EnforcementLevel, check: St
 def build_policies() -> list[Policy]:
     """Every policy of the pack, in the order the README's table lists them."""
     c = (CONTAINER, SERVICE)
-    # the least-privilege rules judge containers only: swarm services carry no capabilities, read-only root or
-    # user yet (README, "Running on a Docker Swarm": known limits)
-    containers_only = (CONTAINER,)
     return [
         resource_policy(
             "host-port-in-category-range",
@@ -747,7 +753,7 @@ def build_policies() -> list[Policy]:
             "capabilities-dropped",
             "Unprivileged containers drop every capability and add back only recorded ones (CIS 5.3; KICS Capabilities Not Dropped).",  # pragma: no mutate  # noqa: E501
             MANDATORY,
-            containers_only,
+            c,
             check_capabilities_dropped,
             "Set capabilities.drops=['ALL'] (adds: what the image needs, with its reason in the catalog).",  # pragma: no mutate
         ),
@@ -755,7 +761,7 @@ def build_policies() -> list[Policy]:
             "read-only-root",
             "Unprivileged containers run on a read-only root filesystem unless the catalog records why not (CIS 5.12).",  # pragma: no mutate  # noqa: E501
             MANDATORY,
-            containers_only,
+            c,
             check_read_only_root,
             "Set read_only=True with tmpfs or volumes where the service writes, or record the reason in the catalog.",  # pragma: no mutate
         ),
@@ -763,7 +769,7 @@ def build_policies() -> list[Policy]:
             "non-root-user",
             "Unprivileged containers run as a non-root user unless the catalog records why not (CIS 4.1).",  # pragma: no mutate
             MANDATORY,
-            containers_only,
+            c,
             check_non_root_user,
             "Set user to the image's non-root user, or record the reason in the catalog.",  # pragma: no mutate
         ),
@@ -771,7 +777,7 @@ def build_policies() -> list[Policy]:
             "least-privilege-exceptions",
             "Reports every least-privilege exception the catalog records, with its reason.",  # pragma: no mutate
             ADVISORY,
-            containers_only,
+            c,
             check_least_privilege_exceptions,
             "Remove the exception once the image allows it.",  # pragma: no mutate
         ),

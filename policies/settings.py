@@ -59,9 +59,16 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
         "allowedServices": {
             **_SERVICE_LIST,
             "description": "Services that may see the Docker socket (read-only), directly or through a parent directory.",
-            # cadvisor (/var/run) and node-exporter (/) see it through host paths; alloy reads container logs from it
-            "default": ["cadvisor", "node-exporter", "alloy"],
-        }
+            # the socket proxy serves the read-only API subset to Alloy and cAdvisor; cadvisor and node-exporter
+            # mount the host's / (at /rootfs), which holds the socket file (node-exporter runs as nobody: refused by it)
+            "default": ["docker-socket-proxy", "cadvisor", "node-exporter"],
+        },
+        "swarmNodeAgents": {
+            **_SERVICE_LIST,
+            "description": "Services that may mount the socket as swarm services: a swarm has no node-local socket proxy "
+            "(a global proxy's name resolves to any node's task), so these read their own node's socket read-only.",
+            "default": ["alloy"],
+        },
     },
     "published-port-loopback": {
         "allowedPorts": {
@@ -86,8 +93,9 @@ SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
     "registered-in-consul": {
         "exemptServices": {
             **_SERVICE_LIST,
-            "description": "Services this policy does not apply to (Consul registers itself).",
-            "default": ["consul"],
+            "description": "Services this policy does not apply to (Consul registers itself; the Docker socket proxy is "
+            "on its internal network only, where nothing on the mesh may find or reach it).",
+            "default": ["consul", "docker-socket-proxy"],
         }
     },
     "restart-policy": {

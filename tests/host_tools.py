@@ -20,6 +20,7 @@ DEBIAN_PACKAGE = {
     "redis-server": "redis-server",
     "redis-cli": "redis-tools",
     "curl": "curl",
+    "haproxy": "haproxy",
 }
 SKIP_REASON_PREFIX = "missing a tool .ci/run installs: "
 

@@ -119,7 +119,8 @@ def with_resources(capture: Capture, *extra: Registration, without: tuple[str, .
 
 
 def swarm_service_props(service: str, *, env: dict[str, str] | None = None, replicas: int = 1) -> dict[str, Any]:
-    """A swarm service that satisfies every rule: one task pinned to its data node, secrets as files, converged."""
+    """A swarm service that satisfies every rule: one task pinned to its data node, secrets as files, converged,
+    every capability dropped, a read-only root and a non-root user."""
     labels = [{"label": "mesh.service", "value": service}, {"label": "mesh.category", "value": "core"}]
     return {
         "name": service,
@@ -136,6 +137,9 @@ def swarm_service_props(service: str, *, env: dict[str, str] | None = None, repl
                     "startPeriod": "30s",
                 },
                 "mounts": [{"type": "volume", "source": f"sutazai-{service}-data", "target": "/var/lib/postgresql/data"}],
+                "capDrops": ["ALL"],
+                "readOnly": True,
+                "user": "70:70",
             },
             "placement": {"constraints": [f"node.labels.mesh.data.{service}==true"]},
             "resources": {"limits": {"memoryBytes": 1073741824, "nanoCpus": 1000000000}},

@@ -5,7 +5,9 @@ The capture holds what the program registers (`docker.Network`, `docker.Secret`,
 terraform-provider-docker's `createServiceSpec` builds (resource_docker_service_structures.go): durations
 parsed with Go's rules, file modes, placement, update and rollback configs, `dnsrr`, host-mode ports. What the
 replay changes, and why, is explicit in `ReplayChanges`: images (no registry here), the command (a stand-in
-answers on the service's ports) and, for Consul only, the probe (no Consul binary can be had here).
+answers on the service's ports) and, for Consul only, the probe (no Consul binary can be had here). The hardening
+(`CapabilityDrop`/`CapabilityAdd`, `ReadOnly`, tmpfs mounts) is replayed as captured; the captured `User` is not:
+the stand-in image has none of the images' users (postgres, kong, 10001...), and its server runs as root.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ class ReplayChanges:
 
 def standin_command(service: str) -> tuple[str, ...]:
     return ("python3", "/usr/local/bin/standin_server.py", *(str(port.internal) for port in CATALOG[service].ports))
+
+
+def _mount(captured: dict[str, Any]) -> dict[str, Any]:
+    """createServiceSpec's mount: a tmpfs has no source, and its size (and mode, when set) in TmpfsOptions."""
+    mount: dict[str, Any] = {"Type": captured["type"], "Target": captured["target"], "ReadOnly": bool(captured.get("readOnly"))}
+    if captured["type"] == "tmpfs":
+        options = captured.get("tmpfsOptions") or {}
+        mount["TmpfsOptions"] = {key: options[field] for key, field in (("SizeBytes", "sizeBytes"), ("Mode", "mode")) if field in options}
+    else:
+        mount["Source"] = captured.get("source")
+    return mount
 
 
 @dataclass
@@ -114,10 +127,10 @@ class Replay:
                 "Retries": health["retries"],
                 "StartPeriod": nanoseconds(health["startPeriod"]),
             },
-            "Mounts": [
-                {"Type": m["type"], "Source": m.get("source"), "Target": m["target"], "ReadOnly": bool(m.get("readOnly"))}
-                for m in container.get("mounts") or []
-            ],
+            "Mounts": [_mount(m) for m in container.get("mounts") or []],
+            "CapabilityDrop": container.get("capDrops") or [],
+            "CapabilityAdd": container.get("capAdds") or [],
+            "ReadOnly": bool(container.get("readOnly")),
             "Secrets": [
                 {
                     "File": {"Name": ref["fileName"], "UID": "0", "GID": "0", "Mode": ref["fileMode"]},

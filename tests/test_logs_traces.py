@@ -8,12 +8,11 @@ from typing import Any
 
 import yaml
 
-from components.catalog.services import CATALOG
+from components.catalog.services import CATALOG, DOCKER_API_URL
 from components.offline.synth import Capture, Registration
 from components.offline.types import CONTAINER, GRAFANA_DATASOURCE
 from components.render.telemetry import (
     ALLOY_CONFIG_PATH,
-    DOCKER_SOCKET,
     JAEGER_CONFIG_PATH,
     LOG_LABELS,
     LOKI_CONFIG_PATH,
@@ -112,7 +111,7 @@ def parse_alloy(text: str) -> dict[str, dict[str, Any]]:
 
 
 def test_alloy_config_uses_only_known_components_arguments_and_exports() -> None:
-    components = parse_alloy(render_alloy_config())
+    components = parse_alloy(render_alloy_config(DOCKER_API_URL))
     assert {block["component"] for block in components.values()} == set(_ALLOY_COMPONENTS)
     for block in components.values():
         assert set(block["fields"]) <= _ALLOY_COMPONENTS[block["component"]], block["component"]
@@ -131,7 +130,9 @@ def test_alloy_ships_every_container_log_to_loki(plan: Capture) -> None:
     assert "forward_to    = [loki.write.mesh.receiver]" in source
     assert f'url = "{LOKI_PUSH_URL}"' in components["loki.write.mesh"]["body"]
     assert LOKI_PUSH_URL.startswith(f"http://loki:{CATALOG['loki'].ports[0].internal}/")
-    assert f'host             = "unix://{DOCKER_SOCKET}"' in components["discovery.docker.containers"]["body"]
+    # through the socket proxy, never the socket itself
+    assert f'host             = "{DOCKER_API_URL}"' in components["discovery.docker.containers"]["body"]
+    assert f'host          = "{DOCKER_API_URL}"' in source
 
 
 def test_log_lines_carry_the_mesh_labels_every_container_has(plan: Capture) -> None:
@@ -144,11 +145,10 @@ def test_log_lines_carry_the_mesh_labels_every_container_has(plan: Capture) -> N
             assert container.label(container_label), (container.name, container_label)
 
 
-def test_alloy_reads_the_docker_socket_through_a_read_only_mount(plan: Capture) -> None:
+def test_alloy_mounts_no_host_path_and_reaches_the_docker_api_only_through_the_proxy_network(plan: Capture) -> None:
     alloy = plan.one(CONTAINER, "alloy")
-    assert {"hostPath": DOCKER_SOCKET, "containerPath": DOCKER_SOCKET, "readOnly": True} in [
-        {key: volume.get(key) for key in ("hostPath", "containerPath", "readOnly")} for volume in alloy.plain["volumes"]
-    ]
+    assert [volume for volume in alloy.plain["volumes"] if volume.get("hostPath")] == []
+    assert {network["name"] for network in alloy.plain["networksAdvanced"]} == {"sutazai-network", "sutazai-docker-api"}
     assert not alloy.plain.get("privileged")
     assert uploaded(alloy, ALLOY_CONFIG_PATH) == plan.rendered_files["alloy/config.alloy"]
     assert ALLOY_CONFIG_PATH in alloy.plain["command"]

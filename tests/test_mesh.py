@@ -120,9 +120,19 @@ def test_every_service_joins_the_mesh_network_under_its_own_name(plan):
     network = plan.one(NETWORK, "mesh-networks-mesh").plain["name"]
     assert network == "sutazai-network"
     for container in catalog_containers(plan):
-        (attachment,) = container.plain["networksAdvanced"]
-        assert attachment["name"] == network
-        assert container.label("mesh.service") in attachment["aliases"]
+        attachments = {attachment["name"]: attachment for attachment in container.plain["networksAdvanced"]}
+        spec = CATALOG[str(container.label("mesh.service"))]
+        # the socket proxy alone is off the mesh network; its clients are on both
+        expected = {"proxy": {"sutazai-docker-api"}, "client": {network, "sutazai-docker-api"}}.get(spec.docker_api or "", {network})
+        assert set(attachments) == expected, container.name
+        assert all(container.label("mesh.service") in attachment["aliases"] for attachment in attachments.values())
+
+
+def test_the_docker_api_network_is_internal_and_joined_only_by_the_proxy_and_its_clients(plan):
+    docker_api = plan.one(NETWORK, "mesh-networks-docker-api").plain
+    assert (docker_api["name"], docker_api["internal"]) == ("sutazai-docker-api", True)
+    joined = {c.label("mesh.service") for c in plan.all(CONTAINER) for n in c.plain["networksAdvanced"] if n["name"] == docker_api["name"]}
+    assert joined == {"docker-socket-proxy", "alloy", "cadvisor"}
 
 
 def test_images_are_pinned_and_pulled_once_per_host_service(plan):
@@ -206,7 +216,8 @@ def test_containers_wait_only_for_containers_their_healthcheck_needs(plan):
     containers = {c.urn: c.name for c in plan.all(CONTAINER)}
     waits = {(c.name, containers[d]) for c in plan.all(CONTAINER) for d in c.dependencies if d in containers}
     # exporters report the database as down until it answers; they need not wait for it to start
-    assert waits == {("consul-esm", "consul")}
+    # cAdvisor registers its Docker factory once, at start: it needs the socket proxy answering by then
+    assert waits == {("consul-esm", "consul"), ("cadvisor", "docker-socket-proxy")}
 
 
 def test_rendered_rabbitmq_definitions_are_loaded_through_rabbitmq_conf(plan):

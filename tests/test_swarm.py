@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.catalog.services import CATALOG
+from components.catalog.services import CATALOG, DOCKER_SOCKET
 from components.model.base import ConfigError
 from components.offline import lifecycle
 from components.offline.stack_file import load_stack_file
@@ -54,12 +54,23 @@ def container_spec(capture: Capture, name: str) -> dict[str, Any]:
     return spec
 
 
+def test_on_a_swarm_the_proxys_clients_read_their_own_nodes_socket_read_only(swarm: Capture) -> None:
+    for name in ("alloy", "cadvisor"):
+        mounts = container_spec(swarm, name)["mounts"]
+        assert {"type": "bind", "source": DOCKER_SOCKET, "target": DOCKER_SOCKET, "readOnly": True} in [
+            {key: mount.get(key) for key in ("type", "source", "target", "readOnly")} for mount in mounts
+        ], name
+    assert not [flag for flag in container_spec(swarm, "cadvisor").get("args") or [] if "--docker=" in flag]
+    assert f'host          = "unix://{DOCKER_SOCKET}"' in swarm.rendered_files["alloy/config.alloy"]
+
+
 def by_id(capture: Capture, type_: str) -> dict[str, Registration]:
     return {f"{registration.name}-id": registration for registration in capture.all(type_)}
 
 
 def test_every_enabled_catalog_service_is_one_swarm_service_named_after_it_and_no_host_container(swarm: Capture) -> None:
-    enabled = {name for name, spec in CATALOG.items() if spec.enabled}
+    # no socket proxy on a swarm: a global proxy's name would resolve to any node's task
+    enabled = {name for name, spec in CATALOG.items() if spec.enabled and spec.docker_api != "proxy"}
     assert {registration.plain["name"] for registration in swarm.all(SERVICE)} == enabled
     # only the DinD orchestrator and the MCP servers inside it stay containers
     containers = {registration.plain["name"] for registration in swarm.all(CONTAINER)}
@@ -380,6 +391,12 @@ def test_the_policy_pack_passes_the_swarm_stack(swarm: Capture) -> None:
             lambda p: p["taskSpec"]["containerSpec"]["mounts"].append({"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}),
             "docker-socket-mount",
         ),
+        # the least-privilege rules judge services too: prometheus runs as nobody, drops everything, keeps an uploaded config
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].pop("capDrops"), "capabilities-dropped"),
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].update(capAdds=["CAP_SYS_ADMIN"]), "capabilities-dropped"),
+        ("prometheus", lambda p: p["taskSpec"]["containerSpec"].update(user="root"), "non-root-user"),
+        ("postgres-exporter", lambda p: p["taskSpec"]["containerSpec"].pop("readOnly"), "read-only-root"),
+        ("postgres-exporter", lambda p: p["taskSpec"]["containerSpec"].pop("user"), "non-root-user"),
     ],
 )
 def test_each_service_rule_fires_on_a_planted_violation(swarm: Capture, name: str, change: Any, policy: str) -> None:
@@ -415,3 +432,31 @@ def test_each_consul_server_takes_the_agent_token_of_its_own_node(swarm: Capture
     script = container_spec(swarm, "consul")["args"][-1]
     assert '-node-identity "$(hostname)":dc1' in script
     assert "consul-server" not in script
+
+
+def _exceptions(labels: list[dict[str, str]]) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in labels if item["label"].startswith("mesh.exception.")}
+
+
+def test_every_swarm_service_gets_the_catalogs_hardening_as_its_container_does(swarm: Capture, plan: Capture) -> None:
+    """Capabilities, read-only root with tmpfs, user and the recorded exceptions: the docker platform's, on the swarm API."""
+    containers = {c.plain["name"]: c.plain for c in plan.all(CONTAINER)}
+    for registration in swarm.all(SERVICE):
+        name = registration.plain["name"]
+        spec = container_spec(swarm, name)
+        container = containers[f"sutazai-{name}"]
+        capabilities = container.get("capabilities")
+        assert spec.get("capDrops") == (capabilities or {}).get("drops"), name
+        assert spec.get("capAdds") == (capabilities or {}).get("adds"), name
+        assert bool(spec.get("readOnly")) == bool(container.get("readOnly")), name
+        tmpfs = {mount["target"] for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"}
+        assert tmpfs == set(container.get("tmpfs") or {}), name
+        assert all(
+            mount["tmpfsOptions"] == {"sizeBytes": 64 * 1024 * 1024} for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"
+        )
+        assert spec.get("user") == container.get("user"), name
+        assert _exceptions(registration.plain["labels"]) == _exceptions(container["labels"]), name
+        assert _exceptions(spec["labels"]) == _exceptions(container["labels"]), name
+    assert container_spec(swarm, "prometheus")["capDrops"] == ["ALL"]
+    assert container_spec(swarm, "postgres")["capAdds"] == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"]
+    assert container_spec(swarm, "postgres-exporter")["readOnly"] is True

@@ -183,6 +183,23 @@ def test_consul_servers_have_per_node_names_and_find_each_other_through_the_swar
     assert agent["retry_join"] == ["consul"] and f'"{SUBNET}"' in agent["bind_addr"]
 
 
+def test_tasks_run_with_the_catalogs_capabilities_and_read_only_root(swarm: Deployment) -> None:
+    # API 1.41 (Engine 20.10) takes CapabilityDrop/ReadOnly/tmpfs mounts on a service: the tasks run with them
+    for service in ("backend", "node-exporter", "prometheus"):
+        task = swarm.running(service)[0]
+        inspected = swarm.node_of(task).api.inspect_container(task["Status"]["ContainerStatus"]["ContainerID"])
+        host = inspected["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], service
+        # root in the stand-in, yet without a single effective capability
+        assert "CapEff:\t0000000000000000" in swarm.exec(task, "grep", "CapEff", "/proc/1/status"), service
+        read_only = service != "prometheus"  # its uploaded config keeps a writable root (the catalog's reason)
+        assert host["ReadonlyRootfs"] is read_only, service
+        if read_only:
+            assert {m["Destination"]: m["Type"] for m in inspected["Mounts"]}["/tmp"] == "tmpfs", service
+            assert "Read-only file system" in swarm.exec(task, "sh", "-c", "touch /etc/mesh-probe 2>&1 || true"), service
+            swarm.exec(task, "touch", "/tmp/mesh-probe")
+
+
 def test_tasks_reach_each_other_across_nodes_by_service_name_and_the_edge_port_answers_on_its_node(swarm: Deployment) -> None:
     (prometheus,) = swarm.running("prometheus")
     kong_on_node1 = next(t for t in swarm.running("kong") if swarm.node_of(t).hostname == "node1")

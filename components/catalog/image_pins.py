@@ -42,6 +42,7 @@ PIN_CHECKS: dict[str, PinCheck] = {
     "rabbitmq": _official("rabbitmq", "4.2"),
     "docker": _official("docker", "29 (only the newest minor is built)"),
     "node": _official("node", "22 LTS (jod)"),
+    "haproxy": _official("haproxy", "3.4 LTS (the socket proxy; -alpine for busybox wget)"),
     # --- vendor images ---
     "hashicorp/consul": PinCheck(
         line="1.22",

@@ -28,6 +28,7 @@ QDRANT = "qdrant"
 ALLOY = "alloy"
 CADVISOR = "cadvisor"
 NODE_EXPORTER = "node-exporter"
+DOCKER_SOCKET_PROXY = "docker-socket-proxy"
 
 NAMED_SERVICES = (
     POSTGRES,
@@ -48,6 +49,7 @@ NAMED_SERVICES = (
     ALLOY,
     CADVISOR,
     NODE_EXPORTER,
+    DOCKER_SOCKET_PROXY,
     POSTGRES_EXPORTER,
     REDIS_EXPORTER,
     CONSUL_EXPORTER,

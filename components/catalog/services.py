@@ -75,6 +75,12 @@ UPLOADED_CONFIG = "its rendered config is uploaded at create, and Docker refuses
 ENTRYPOINT_DROPS_ROOT = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID")
 ENTRYPOINT_ROOT_REASON = "the image's entrypoint starts as root to chown its data volume, then runs the server as {user}"
 
+DOCKER_SOCKET = "/var/run/docker.sock"
+DOCKER_SOCKET_PROXY_PORT = 2390
+"""The socket proxy's port on its internal network (not 2375: nothing here is the whole, plaintext Docker API)."""
+DOCKER_API_URL = f"tcp://docker-socket-proxy:{DOCKER_SOCKET_PROXY_PORT}"
+"""How the proxy's clients (`docker_api="client"`) reach the Docker API on the docker platform."""
+
 
 @dataclass(frozen=True)
 class Hardening:
@@ -142,6 +148,10 @@ class ServiceSpec:
     """Services without which this one is pointless (config refuses to disable them alone)."""
     starts_after: tuple[str, ...] = field(default=())
     """Services whose containers must be healthy first, because this one's healthcheck cannot pass before."""
+    docker_api: Literal["proxy", "client"] | None = None
+    """`proxy`: the Docker socket proxy, alone on the internal Docker API network (not on the mesh network, not an
+    endpoint); `client`: reads the Docker API through it (`DOCKER_API_URL`), on both networks. On a swarm the
+    proxy is not deployed and its clients mount the node's socket read-only (components.plan.services)."""
 
     @property
     def published_ports(self) -> tuple[Port, ...]:
@@ -509,6 +519,33 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             memory_mb=128,
         ),
         ServiceSpec(
+            name="docker-socket-proxy",
+            kind="monitoring",
+            category="monitoring",
+            # docker-library's official haproxy (library/haproxy: 3.4 is the LTS line); -alpine has busybox wget
+            image="haproxy:3.4.3-alpine",
+            # root without capabilities: the socket is root:docker 0660 and the docker group's id differs per host
+            user="0:0",
+            hardening=Hardening(
+                root_reason="the Docker socket is root:docker 0660 and the docker group's id differs per host; root owns the socket, "
+                "so it connects with no capability at all",
+            ),
+            # GET /_ping through the proxy: healthy only when the daemon answers behind it
+            ports=(Port(DOCKER_SOCKET_PROXY_PORT),),
+            probe=http_probe("wget", DOCKER_SOCKET_PROXY_PORT, "/_ping"),
+            check=None,
+            host_mounts=(HostMount(DOCKER_SOCKET, DOCKER_SOCKET),),
+            # the rendered haproxy.cfg arrives in $HAPROXY_CFG and is written to the tmpfs: an upload would need a writable root.
+            # The image's docker-entrypoint.sh adds `-W -db` only to a `haproxy` command and execs any other as given
+            command=("sh", "-c", "printf '%s\\n' \"$HAPROXY_CFG\" > /tmp/haproxy.cfg && exec haproxy -W -db -f /tmp/haproxy.cfg"),
+            memory_mb=64,
+            cpus=0.25,
+            docker_api="proxy",
+            # the image's STOPSIGNAL: a graceful stop (SIGTERM closes every connection at once)
+            stop_signal="SIGUSR1",
+            stop_grace_s=10,
+        ),
+        ServiceSpec(
             name="cadvisor",
             kind="monitoring",
             category="monitoring",
@@ -523,14 +560,22 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             probe=http_probe("wget", 8080, "/healthz"),
             check=Check("http", 8080, "/healthz"),
             metrics=Metrics(8080),
+            # no /var/run mount: the Docker API comes through the socket proxy (the host's / at /rootfs still
+            # holds the socket file: README, "The Docker socket")
             host_mounts=(
                 HostMount("/", "/rootfs"),
-                HostMount("/var/run", "/var/run"),
                 HostMount("/sys", "/sys"),
                 HostMount("/var/lib/docker", "/var/lib/docker"),
                 HostMount("/dev/disk", "/dev/disk"),
             ),
+            # google/cadvisor container/docker/factory.go: --docker is the endpoint its Docker client dials
+            # (client.go: dclient.WithHost); it calls /_ping, /info, /version and /containers/<id>/json
+            command=(f"--docker={DOCKER_API_URL}",),
             memory_mb=256,
+            docker_api="client",
+            # cAdvisor registers its Docker factory once, at start: the proxy must answer by then
+            needs=("docker-socket-proxy",),
+            starts_after=("docker-socket-proxy",),
         ),
         ServiceSpec(
             name="postgres-exporter",
@@ -601,7 +646,8 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             category="monitoring",
             image="grafana/alloy:v1.10.0",
             hardening=Hardening(
-                root_reason="it reads container logs from the Docker socket, which only root (or the docker group) may open",
+                root_reason="the image's default user; its non-root alloy user is experimental upstream (grafana/alloy Dockerfile: "
+                "'use at your own risk') and the data volume of an earlier run belongs to root",
                 writable_root_reason=UPLOADED_CONFIG,
             ),
             ports=(Port(12345),),
@@ -609,15 +655,15 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             check=Check("http", 12345, "/-/ready"),
             metrics=Metrics(12345),
             volumes=(DataVolume("data", "/var/lib/alloy/data"),),
-            # read-only, yet the Docker API is still reachable through it: Alloy lists containers and reads their logs
-            host_mounts=(HostMount("/var/run/docker.sock", "/var/run/docker.sock"),),
+            # no socket: it lists containers and reads their logs through the socket proxy (its config's host)
+            docker_api="client",
             command=(
                 "run",
                 "--server.http.listen-addr=0.0.0.0:12345",
                 "--storage.path=/var/lib/alloy/data",
                 "/etc/alloy/config.alloy",
             ),
-            needs=("loki",),
+            needs=("loki", "docker-socket-proxy"),
             hostname="alloy",
             stop_signal="SIGTERM",
             stop_grace_s=15,

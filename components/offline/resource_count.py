@@ -34,6 +34,8 @@ def mcp_server_resources(data_path: str | None) -> int:
 
 def expected_resources(plan: StackPlan) -> int:
     count = MESH_FIXED + ORCHESTRATOR + len(plan.config.gateway.ui)
+    if any(service.spec.docker_api == "proxy" for service in plan.services):
+        count += 1  # the internal Docker API network
     if plan.service(POSTGRES) is not None:
         count += DATABASE_ROLES
     for service in plan.services:

@@ -11,10 +11,12 @@ from components.plan.services import DeployedService
 
 
 def service_endpoints(services: list[DeployedService]) -> list[Endpoint]:
-    """One endpoint per replica of every deployed host-level service."""
+    """One endpoint per replica of every deployed host-level service on the mesh network."""
     endpoints = []
     for service in services:
         spec = service.spec
+        if spec.docker_api == "proxy":
+            continue  # on its own internal network: nothing on the mesh may reach it
         for replica, instance in enumerate(service.instance_names(), start=1):
             endpoints.append(
                 Endpoint(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from components.catalog.image_pins import PIN_CHECKS, split_reference
 from components.catalog.mcp_servers import NODE_IMAGE, ORCHESTRATOR_IMAGE, McpServerSpec
 from components.catalog.names import POSTGRES
-from components.catalog.services import CATALOG, DataVolume, ServiceSpec
+from components.catalog.services import CATALOG, DOCKER_SOCKET, DataVolume, HostMount, ServiceSpec
 from components.model.base import ConfigError, floating_tag
 from components.model.mesh import CONFIG_NAMESPACE, MeshConfig
 from components.render.datastores import postgres_data_path
@@ -127,6 +127,24 @@ def _check_dependencies(services: list[DeployedService]) -> None:
                 raise ConfigError(_key(needed, "enabled"), f"{service.name} needs {needed}; disable {service.name} too or keep {needed}")
 
 
+def _on_swarm(service: DeployedService) -> DeployedService | None:
+    """A swarm has no node-local proxy: a global proxy service's name resolves to any node's task (dnsrr), so a
+    client would read another node's containers. Its clients mount their node's socket read-only instead."""
+    spec = service.spec
+    if spec.docker_api == "proxy":
+        return None
+    if spec.docker_api == "client":
+        spec = replace(
+            spec,
+            host_mounts=(*spec.host_mounts, HostMount(DOCKER_SOCKET, DOCKER_SOCKET)),
+            # cAdvisor's --docker defaults to unix:///var/run/docker.sock (container/docker/factory.go)
+            command=tuple(flag for flag in spec.command if not flag.startswith("--docker=")),
+            needs=tuple(name for name in spec.needs if CATALOG[name].docker_api != "proxy"),
+            starts_after=tuple(name for name in spec.starts_after if CATALOG[name].docker_api != "proxy"),
+        )
+    return replace(service, spec=spec)
+
+
 def resolve_services(config: MeshConfig) -> list[DeployedService]:
     """The enabled services of this stack, in catalog order. Raises `ConfigError`."""
     unknown = sorted(set(config.services) - set(CATALOG))
@@ -138,6 +156,8 @@ def resolve_services(config: MeshConfig) -> list[DeployedService]:
         _check_port_ranges(service, config)
     _check_collisions(enabled)
     _check_dependencies(enabled)
+    if config.platform == "swarm":
+        return [placed for placed in map(_on_swarm, enabled) if placed is not None]
     return enabled
 
 

@@ -40,8 +40,8 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
     return lines
 
 
-def _ports(ports: Iterable[Port]) -> str:
-    return ", ".join(f"{port.internal} -> {port.host if port.host is not None else '(mesh only)'} ({port.name})" for port in ports)
+def _ports(ports: Iterable[Port], unpublished: str = "(mesh only)") -> str:
+    return ", ".join(f"{port.internal} -> {port.host if port.host is not None else unpublished} ({port.name})" for port in ports)
 
 
 def _probe(probe: Probe) -> str:
@@ -67,7 +67,7 @@ def _service_row(spec: ServiceSpec) -> list[str]:
         spec.kind,
         spec.category,
         _code(spec.image),
-        _ports(spec.ports),
+        _ports(spec.ports, "(Docker API network only)" if spec.docker_api == "proxy" else "(mesh only)"),
         _probe(spec.probe),
         _check(spec.check),
         _metrics(spec),

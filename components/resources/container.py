@@ -20,32 +20,41 @@ from components.catalog.services import Hardening, Probe
 CONTAINER_PREFIX = "sutazai"
 """Legacy prefix of every container, volume and the mesh network; renaming it would orphan retained volumes."""
 HEALTH_WAIT_TIMEOUT_S = 300
-TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m"
+TMPFS_SIZE_MB = 64
+TMPFS_OPTIONS = f"rw,noexec,nosuid,size={TMPFS_SIZE_MB}m"
 """Each writable path on a read-only root: small, and nothing written there can be executed."""
 EXCEPTION_LABEL = "mesh.exception."
 """`mesh.exception.<capabilities|writable-root|root>` = the catalog's reason; the policy pack reads it."""
 
 
-def hardening_inputs(hardening: Hardening, user: str | None) -> dict[str, Any]:
-    """Capabilities, read-only root, tmpfs and exception labels in pulumi-docker's (and the daemon's read-back) form."""
-    inputs: dict[str, Any] = {}
+def hardening_exceptions(hardening: Hardening, user: str | None) -> dict[str, str]:
+    """`capabilities` / `writable-root` / `root` -> the catalog's reason, for each exception this service has
+    (the `mesh.exception.*` labels of its containers or swarm service; the policy pack reads them)."""
     exceptions: dict[str, str] = {}
     if hardening.default_capabilities_reason is not None:
         exceptions["capabilities"] = hardening.default_capabilities_reason
-    else:
+    elif hardening.capabilities:
+        exceptions["capabilities"] = f"{', '.join(sorted(hardening.capabilities))}: {hardening.capabilities_reason}"
+    if hardening.writable_root_reason is not None:
+        exceptions["writable-root"] = hardening.writable_root_reason
+    if user is None or user.split(":", 1)[0] in ("root", "0"):
+        exceptions["root"] = hardening.root_reason or "no reason recorded"
+    return exceptions
+
+
+def hardening_inputs(hardening: Hardening, user: str | None) -> dict[str, Any]:
+    """Capabilities, read-only root, tmpfs and exception labels in pulumi-docker's (and the daemon's read-back) form."""
+    inputs: dict[str, Any] = {}
+    if hardening.default_capabilities_reason is None:
         # the daemon reads capabilities back as CAP_ names, "ALL" as is (moby client/container_create.go normalizeCap)
         adds = sorted(hardening.capabilities)
         inputs["capabilities"] = docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=adds or None)
-        if adds:
-            exceptions["capabilities"] = f"{', '.join(adds)}: {hardening.capabilities_reason}"
-    if hardening.writable_root_reason is not None:
-        exceptions["writable-root"] = hardening.writable_root_reason
-    else:
+    if hardening.writable_root_reason is None:
         inputs["read_only"] = True
         inputs["tmpfs"] = {path: TMPFS_OPTIONS for path in hardening.writable_paths} or None
-    if user is None or user.split(":", 1)[0] in ("root", "0"):
-        exceptions["root"] = hardening.root_reason or "no reason recorded"
-    inputs["exception_labels"] = [docker.ContainerLabelArgs(label=EXCEPTION_LABEL + key, value=why) for key, why in exceptions.items()]
+    inputs["exception_labels"] = [
+        docker.ContainerLabelArgs(label=EXCEPTION_LABEL + key, value=why) for key, why in hardening_exceptions(hardening, user).items()
+    ]
     return inputs
 
 
@@ -99,6 +108,7 @@ def mesh_container(
     network_name: pulumi.Input[str],
     aliases: Sequence[str],
     opts: pulumi.ResourceOptions,
+    extra_networks: Sequence[pulumi.Input[str]] = (),
     wait_timeout_s: int = HEALTH_WAIT_TIMEOUT_S,
     privileged: bool = False,
     hardening: Hardening | None = None,
@@ -136,7 +146,9 @@ def mesh_container(
         healthcheck=healthcheck(probe),
         wait=True,
         wait_timeout=wait_timeout_s,
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=list(aliases))],
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=list(aliases)) for network in (network_name, *extra_networks)
+        ],
         labels=labels.args() + exception_labels,
         user=user,
         stop_signal=stop_signal,

@@ -21,7 +21,7 @@ class MeshServiceArgs:
     service: DeployedService
     """The catalog entry with this stack's overrides applied."""
     network_name: pulumi.Input[str]
-    """The mesh network every instance joins."""
+    """The network every instance joins (the mesh network; the Docker API network for the socket proxy)."""
     bind_address: str
     """Host address every published port binds to."""
     port_bind_addresses: Mapping[int, str] = field(default_factory=dict)
@@ -38,6 +38,8 @@ class MeshServiceArgs:
     """Extra /etc/hosts entries, name -> IP (or Docker's `host-gateway`)."""
     command: Sequence[str] | None = None
     """Replaces the catalog's command (flags that come from config)."""
+    extra_network_names: Sequence[pulumi.Input[str]] = ()
+    """Networks joined besides `network_name`, under the same aliases (the socket proxy's clients)."""
 
 
 TYPE_TOKEN = "service-mesh:service:MeshService"
@@ -113,6 +115,7 @@ class MeshService(pulumi.ComponentResource):
                     memory_mb=spec.memory_mb,
                     cpus=spec.cpus,
                     network_name=args.network_name,
+                    extra_networks=args.extra_network_names,
                     aliases=[spec.name, f"{spec.name}-{replica}"],
                     privileged=spec.privileged,
                     hardening=spec.hardening,

@@ -30,7 +30,7 @@ from components.plan.swarm import (
     UpdatePolicy,
     go_duration,
 )
-from components.resources.container import CONTAINER_PREFIX, ContainerLabels
+from components.resources.container import CONTAINER_PREFIX, EXCEPTION_LABEL, TMPFS_SIZE_MB, ContainerLabels, hardening_exceptions
 
 GWBRIDGE_GATEWAY = "172.18.0.1"
 """`host-gateway` does not exist for swarm tasks: the default address of docker_gwbridge, the node's bridge on every node."""
@@ -196,9 +196,29 @@ class SwarmService(pulumi.ComponentResource):
             docker.ServiceTaskSpecContainerSpecMountArgs(type="bind", source=mount.host_path, target=mount.container_path, read_only=True)
             for mount in spec.host_mounts
         ]
-        container_labels = ContainerLabels(
-            service=spec.name, instance=spec.name, category=spec.category, kind=spec.kind, probe_tool=plan.probe.tool
-        ).as_dict() | {"mesh.scheduling": plan.scheduling}
+        # the catalog's hardening, as the swarm API 1.41 ContainerSpec takes it: CapabilityAdd/Drop, ReadOnly, User
+        # (no Privileges.NoNewPrivileges in 1.41: moby v20.10.27 api/swagger.yaml). terraform-provider-docker v4.5.0
+        # resource_docker_service_structures.go reads cap_add/cap_drop back only when set, read_only only when true,
+        # a tmpfs mode as Mode.Perm() (left unset: the kernel's 1777 for /tmp)
+        hardening = spec.hardening
+        exceptions = hardening_exceptions(hardening, spec.user)
+        keeps_default_capabilities = hardening.default_capabilities_reason is not None
+        read_only = hardening.writable_root_reason is None
+        tmpfs_mounts = [
+            docker.ServiceTaskSpecContainerSpecMountArgs(
+                type="tmpfs",
+                target=path,
+                tmpfs_options=docker.ServiceTaskSpecContainerSpecMountTmpfsOptionsArgs(size_bytes=TMPFS_SIZE_MB * 1024 * 1024),
+            )
+            for path in (hardening.writable_paths if read_only else ())
+        ]
+        container_labels = (
+            ContainerLabels(
+                service=spec.name, instance=spec.name, category=spec.category, kind=spec.kind, probe_tool=plan.probe.tool
+            ).as_dict()
+            | {"mesh.scheduling": plan.scheduling}
+            | {EXCEPTION_LABEL + kind: reason for kind, reason in exceptions.items()}
+        )
         command = list(spec.command if args.command is None else args.command)
         image = args.image if args.image is not None else spec.image
         replicated = plan.replicas is not None
@@ -214,12 +234,15 @@ class SwarmService(pulumi.ComponentResource):
                     args=command or None,
                     env=env or None,
                     user=spec.user,
+                    cap_drops=None if keeps_default_capabilities else ["ALL"],
+                    cap_adds=None if keeps_default_capabilities else (sorted(hardening.capabilities) or None),
+                    read_only=True if read_only else None,
                     hostname=plan.hostname,
                     healthcheck=healthcheck(plan.probe),
                     labels=[
                         docker.ServiceTaskSpecContainerSpecLabelArgs(label=key, value=value) for key, value in container_labels.items()
                     ],
-                    mounts=(volume_mounts + host_mounts) or None,
+                    mounts=(volume_mounts + host_mounts + tmpfs_mounts) or None,
                     secrets=secret_refs or None,
                     configs=config_refs or None,
                     hosts=[

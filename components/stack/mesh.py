@@ -79,7 +79,8 @@ class ServiceMesh(pulumi.ComponentResource):
         plan = args.plan
         config = plan.config
         child = pulumi.ResourceOptions(parent=self)
-        self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(), child)
+        docker_api = any(service.spec.docker_api == "proxy" for service in plan.services)
+        self.networks = MeshNetworks(f"{name}-networks", MeshNetworksArgs(docker_api=docker_api), child)
         self.credentials = MeshCredentials(f"{name}-credentials", MeshCredentialsArgs(gateway_uis=tuple(config.gateway.ui)), child)
 
         # what discovery, the gateway and Prometheus find the services by
@@ -173,11 +174,15 @@ class ServiceMesh(pulumi.ComponentResource):
         needed = [container for dependency in service.spec.starts_after for container in self.services[dependency].containers]
         self.rendered_files.update(wiring.rendered)
         self._binds[service.name] = wiring.port_bind_addresses
+        # the socket proxy is on the Docker API network alone; its clients join that network too
+        docker_api = self.networks.docker_api_name
+        on_docker_api = [docker_api] if docker_api is not None and service.spec.docker_api == "client" else []
         self.services[service.name] = MeshService(
             service.name,
             MeshServiceArgs(
                 service=service,
-                network_name=self.networks.mesh_name,
+                network_name=docker_api if docker_api is not None and service.spec.docker_api == "proxy" else self.networks.mesh_name,
+                extra_network_names=on_docker_api,
                 bind_address=plan.config.bind_address,
                 port_bind_addresses=wiring.port_bind_addresses,
                 envs=wiring.envs,
