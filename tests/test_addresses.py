@@ -63,3 +63,10 @@ def test_every_url_output_is_a_valid_url_on_the_address_a_client_uses(synth: Cal
         assert outputs["mcpServers"]["mcp-claude-flow"] == "http://[::1]:3001/mcp"
         assert outputs["accessPoints"]["redis"] == "redis://[::1]:10001"
         assert outputs["gateway"].value["proxyUrl"] == "http://[::1]:10005"
+
+
+def test_a_configured_consul_or_grafana_address_wins_over_the_published_port() -> None:
+    discovery = DiscoveryConfig.model_validate({"address": "https://consul.example:8501"})
+    assert consul_api_address(discovery, "127.0.0.1", 10006) == ("https", "consul.example:8501")
+    telemetry = TelemetryConfig.model_validate({"grafanaUrl": "https://grafana.example"})
+    assert grafana_url(telemetry, "127.0.0.1", 10201) == "https://grafana.example"

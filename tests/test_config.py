@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.model.base import ConfigError, check_cpus, check_image_reference
-from components.model.mesh import DEFAULT_PORT_RANGES, parse_mesh_config
+from components.catalog.kong_limits import WEIGHT_RANGE
+from components.model.base import ConfigError, check_cpus, check_image_reference, check_tcp_port, floating_tag
+from components.model.mesh import DEFAULT_PORT_RANGES, holds_credentials, parse_mesh_config
 from components.offline.synth import try_synthesize
 from components.plan.host import check_cpus_fit
 from components.plan.mcp import resolve_mcp
-from components.plan.services import resolve_services
+from components.plan.services import HostPortOwner, floating_image_warnings, port_conflict, resolve_services
 from components.plan.stack import plan_stack
 from components.stack.program import local_docker_cpus
 
@@ -397,3 +398,92 @@ def test_the_stack_plan_checks_cpu_limits_against_the_docker_host_it_is_given():
         plan_stack(config, host_cpus=2)
     assert error.value.key == "mesh:mcpServers.docs.cpus" and "the Docker host has 2" in error.value.message
     assert plan_stack(config, host_cpus=4).mcp.servers
+
+
+def test_an_error_line_hides_a_long_run_of_letters_and_digits_but_keeps_a_long_word():
+    token = "Ab3" * 11  # 33 characters, letters and digits: looks like a generated credential
+    word = "a" * 40  # letters only: an ordinary (if long) word
+    assert str(ConfigError("mesh:x", f"bad {token} and {word}")) == f"mesh:x: bad *** and {word}"
+
+
+def test_a_floating_image_warning_shows_a_fully_pinned_example_of_its_own_repository():
+    assert floating_tag("redis:8.2-alpine", 3) == (
+        "image 'redis:8.2-alpine' floats: it moves with each release of its line; pin a full version (redis:1.1.1) or a digest"
+    )
+    assert floating_tag("redis:8.2.1-alpine", 3) is None
+
+
+def test_only_the_alerting_receivers_and_mcp_server_env_hold_credentials():
+    assert holds_credentials(("monitoring", "alerting")) and holds_credentials(("monitoring", "alerting", "slack", "webhookUrl"))
+    assert holds_credentials(("mcpServers", "docs", "env", "TOKEN"))
+    assert not holds_credentials(("monitoring",)) and not holds_credentials(("mcpServers", "docs", "image"))
+
+
+def test_each_floating_image_override_is_one_warning_naming_its_key_and_the_catalogs_pin():
+    config = parse_mesh_config(
+        {
+            "services": {"redis": {"image": "redis:8.2-alpine"}, "kong": {"image": "kong:3.9.1"}, "postgres": {"image": "postgres:17.6"}},
+            "mcpOrchestrator": {"image": "docker:29-dind"},
+            "mcpServers": {"docs": {"image": "node:22-slim"}},
+        }
+    )
+    servers = [server for server in resolve_mcp(config, resolve_services(config)).servers if server.name == "docs"]
+    floats = "floats: it moves with each release of its line; pin a full version"
+    # PostgreSQL's own pin check takes major.minor as exact (postgres:17.6 is no warning); others want three parts
+    assert floating_image_warnings(config, servers) == [
+        f"mesh:services.redis.image: image 'redis:8.2-alpine' {floats} (redis:1.1.1) or a digest (the catalog pins redis:8.2.9-alpine)",
+        f"mesh:mcpOrchestrator.image: image 'docker:29-dind' {floats} (docker:1.1.1) or a digest (the catalog pins docker:29.7.2-dind)",
+        f"mesh:mcpServers.docs.image: image 'node:22-slim' {floats} (node:1.1.1) or a digest (the catalog pins node:22.23.2-bookworm-slim)",
+    ]
+    assert floating_image_warnings(parse_mesh_config({}), []) == []
+
+
+def test_a_port_conflict_blames_the_key_the_user_set_and_else_the_later_one():
+    user_first, user_later = HostPortOwner("a", "mesh:a", True), HostPortOwner("b", "mesh:b", True)
+    default = HostPortOwner("b", "mesh:b", False)
+    assert str(port_conflict(10000, user_first, default)) == "mesh:a: host port 10000 is used by both a and b (mesh:b)"
+    assert str(port_conflict(10000, user_first, user_later)) == "mesh:b: host port 10000 is used by both b and a (mesh:a)"
+
+
+@pytest.mark.parametrize(("port", "accepted"), [(0, False), (1, True), (65535, True), (65536, False)])
+def test_a_host_port_is_accepted_exactly_from_1_to_65535(port, accepted):
+    raw = {"services": {"redis": {"hostPorts": [port]}}}
+    if accepted:
+        assert check_tcp_port(port) == port
+    else:
+        with pytest.raises(ConfigError) as error:
+            parse_mesh_config(raw)
+        assert str(error.value) == f"mesh:services.redis.hostPorts[0]: {port} is not a TCP port (1-65535)"
+
+
+@pytest.mark.parametrize(
+    ("package", "line"),
+    [
+        (
+            "@scope/name@^1.2.3",
+            "'@scope/name@^1.2.3' is not pinned to an exact version (npm treats it as a range or tag); give one, e.g. @scope/name@1.2.3",
+        ),
+        ("Bad Name@1.0.0", "'Bad Name@1.0.0' is not an npm package name with a version (e.g. @scope/name@1.2.3)"),
+        ("x" * 215 + "@1.0.0", f"{('x' * 215 + '@1.0.0')!r} is not an npm package name with a version (e.g. @scope/name@1.2.3)"),
+    ],
+)
+def test_an_mcp_package_is_a_valid_npm_name_pinned_to_one_version(package, line):
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({"mcpServers": {"docs": {"package": package}}})
+    assert error.value.key == "mesh:mcpServers.docs.package" and error.value.message == line
+    assert parse_mesh_config({"mcpServers": {"docs": {"package": "x" * 214 + "@1.0.0"}}}).mcp_servers["docs"].package is not None
+
+
+def test_an_error_line_is_one_line_at_most_400_characters_with_credentials_hidden():
+    assert str(ConfigError("k", "a\nb\u2028c")) == "k: a\\nb\\u2028c"
+    assert str(ConfigError("k", "see https://user:pw@host and ghp_abcdefgh12345678 x")) == "k: see https://***@host and *** x"
+    assert ConfigError("k", "y" * 400).message == "y" * 400
+    assert ConfigError("k", "y" * 401).message == "y" * 397 + "..."
+
+
+def test_an_unknown_hash_input_names_the_known_ones_and_a_weight_may_reach_kongs_maximum():
+    with pytest.raises(ConfigError) as error:
+        parse_mesh_config({"gateway": {"upstreams": {"backend": {"hashOn": "x"}}}})
+    assert str(error.value) == "mesh:gateway.upstreams.backend.hashOn: unknown hash input 'x' (known: ip, consumer, path)"
+    high = WEIGHT_RANGE[1]
+    assert parse_mesh_config({"gateway": {"upstreams": {"backend": {"weights": {"backend": high}}}}}).gateway is not None

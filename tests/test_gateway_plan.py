@@ -439,3 +439,44 @@ def test_gateway_value_checks_accept_exactly_kongs_ranges_and_plain_prefixes():
         "http://a",
         "https://a",
     ]
+
+
+def test_a_browser_mcp_client_passes_cors_with_its_session_headers_and_preflights_skip_auth():
+    config = kong_of(with_backend({"corsOrigins": ["https://app.example"]}))
+    cors = plugin(config.plugins, "cors")
+    assert cors is not None
+    # streamable HTTP: the client sends Mcp-Session-Id / Mcp-Protocol-Version and must read the session id back
+    assert cors.config["headers"] == ["Accept", "Authorization", "Content-Type", "apikey", "Mcp-Session-Id", "Mcp-Protocol-Version"]
+    assert cors.config["exposed_headers"] == ["Mcp-Session-Id"]
+    assert cors.config["methods"] == ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    assert (cors.config["credentials"], cors.config["max_age"]) == (False, 3600)
+    # a preflight carries no credentials: the auth plugins let the cors plugin answer it
+    jwt = plugin(route(config, "backend-api").plugins, "jwt")
+    key_auth = plugin(route(config, "mcp-files").plugins, "key-auth")
+    assert jwt is not None and key_auth is not None
+    assert (jwt.config["run_on_preflight"], key_auth.config["run_on_preflight"]) == (False, False)
+    assert jwt.config["key_claim_name"] == "iss" and key_auth.config["key_names"] == ["apikey"]
+    assert plugin(kong_of(with_backend({"corsOrigins": []})).plugins, "cors") is None
+
+
+def test_kong_metrics_cover_bandwidth_without_a_series_per_consumer_and_traces_name_kong():
+    config = kong_of(with_backend())
+    prometheus = plugin(config.plugins, "prometheus")
+    assert prometheus is not None
+    assert prometheus.config == {
+        "status_code_metrics": True,
+        "latency_metrics": True,
+        "upstream_health_metrics": True,
+        "bandwidth_metrics": True,
+        "per_consumer": False,
+    }
+    telemetry = plugin(config.plugins, "opentelemetry")
+    assert telemetry is not None and telemetry.config["resource_attributes"] == {"service.name": "kong"}
+
+
+def test_a_ui_route_opens_only_for_that_uis_own_consumer_and_hides_the_password():
+    config = kong_of(with_backend({"ui": ["grafana"], "uiDomain": "mesh.test"}), mcp=False)
+    plugins = route(config, "grafana-ui").plugins
+    basic, acl = plugin(plugins, "basic-auth"), plugin(plugins, "acl")
+    assert basic is not None and basic.config == {"hide_credentials": True, "realm": "grafana"}
+    assert acl is not None and acl.config == {"allow": ["grafana-ui"], "hide_groups_header": True}

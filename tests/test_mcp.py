@@ -425,3 +425,63 @@ def test_mcp_config_mistakes_name_their_key(synth: Callable[..., Capture], raw_c
     assert raised.value.key == key
     assert fragment in raised.value.message
     assert "\n" not in str(raised.value)
+
+
+def test_each_image_build_passes_exactly_the_arguments_the_dockerfile_declares():
+    declared = {
+        line.split()[1].split("=")[0] for line in (PROJECT_ROOT / "mcp" / "Dockerfile").read_text().splitlines() if line.startswith("ARG ")
+    }
+    builds = plan_image_builds(MCP_CATALOG.values())
+    for name, spec in MCP_CATALOG.items():
+        assert builds[name].args == {"NODE_IMAGE": spec.image, "DATA_PATH": spec.data_path or ""}
+        assert set(builds[name].args) == declared
+        assert (builds[name].server, builds[name].context, builds[name].dockerfile) == (name, spec.context, "mcp/Dockerfile")
+
+
+def test_a_context_missing_its_files_names_them_the_package_and_the_make_target(tmp_path: Path):
+    (tmp_path / "mcp").mkdir()
+    shutil.copy(PROJECT_ROOT / "mcp" / "Dockerfile", tmp_path / "mcp" / "Dockerfile")
+    docs = MCP_CATALOG["docs"]
+    with pytest.raises(ConfigError) as missing:
+        plan_image_builds([docs], tmp_path)
+    assert missing.value.key == "mesh:mcpServers.docs.package"
+    assert missing.value.message == (
+        f"no package.json, package-lock.json, mcp-probe.mjs in {docs.context}/ to build {docs.package} from; "
+        f"run `make mcp-lock` and commit {docs.context}/"
+    )
+
+
+def test_a_new_base_image_retags_the_server_built_on_it():
+    docs = MCP_CATALOG["docs"]
+    before = plan_image_builds([docs])["docs"].image_name
+    bumped = docs.__class__(**{**docs.__dict__, "image": "node:22.99.0-bookworm-slim"})
+    assert plan_image_builds([bumped])["docs"].image_name != before
+
+
+def _docs_context(tmp_path: Path, manifest: dict[str, Any] | None = None, lock: dict[str, Any] | None = None) -> None:
+    docs = MCP_CATALOG["docs"]
+    shutil.copytree(PROJECT_ROOT / "mcp", tmp_path / "mcp")
+    context = tmp_path / docs.context
+    if manifest is not None:
+        (context / "package.json").write_text(json.dumps(manifest))
+    if lock is not None:
+        (context / "package-lock.json").write_text(json.dumps(lock))
+
+
+def test_a_context_generated_for_other_packages_or_overrides_is_refused_with_what_it_pins(tmp_path: Path):
+    docs = MCP_CATALOG["docs"]
+    wanted = {"mcp-fetch-server": "1.1.2", "supergateway": "4.0.0"}
+    _docs_context(tmp_path, manifest={"dependencies": wanted, "overrides": {"x": "1.0.0"}})
+    with pytest.raises(ConfigError) as overridden:
+        plan_image_builds([docs], tmp_path)
+    assert overridden.value.message == (
+        f"{docs.context}/package.json pins {wanted}, not {wanted}; run `make mcp-lock` and commit {docs.context}/"
+    )
+    shutil.rmtree(tmp_path / "mcp")
+    _docs_context(tmp_path, lock={"lockfileVersion": 3})
+    with pytest.raises(ConfigError) as stale_lock:
+        plan_image_builds([docs], tmp_path)
+    assert stale_lock.value.key == "mesh:mcpServers.docs.package"
+    assert stale_lock.value.message == (
+        f"{docs.context}/package-lock.json was generated for other packages; run `make mcp-lock` and commit {docs.context}/"
+    )

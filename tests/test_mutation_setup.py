@@ -43,3 +43,19 @@ def test_the_mutation_profile_is_loaded_only_when_mutmut_runs_the_tests():
     )
     assert plain.stdout.split() == ["100", "False"]
     assert mutating.stdout.split() == [str(conftest.MUTATION_EXAMPLES), "True"]
+
+
+def test_the_report_counts_per_package_and_records_the_cpu_time_of_the_runs_processes():
+    from tools import mutate
+
+    before = mutate.children_cpu_s()
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    spent = mutate.children_cpu_s() - before
+    assert spent > 0.05
+    statuses = {"components/plan/mcp.py": {"a": "killed", "b": "survived", "c": "timeout", "d": "not checked"}}
+    document = mutate.report(statuses, wall_s=12.34, cpu_s=spent)
+    assert document["cpu_s"] == round(spent, 1) and document["wall_s"] == 12.3
+    plan = document["packages"]["plan"]
+    assert (plan["mutants"], plan["killed"], plan["survived"], plan["timeouts"], plan["not_checked"]) == (4, 1, 1, 1, 1)
+    assert plan["score"] == round(2 / 3, 3)
+    assert [survivor["name"] for survivor in document["survivors"]] == ["b"]

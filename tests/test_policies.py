@@ -19,7 +19,7 @@ from components.model.mesh import DEFAULT_PORT_RANGES
 from components.offline.synth import Capture, Registration, Secret, synthesize
 from components.offline.types import CONSUL_SERVICE, CONTAINER, DOCKER_PROVIDER, REMOTE_IMAGE, SERVICE
 from policies.offline import Violation, blocking, engine_properties, evaluate, format_violations, load_pack_config
-from policies.rules import _exposes_socket, build_policies, check_loopback, check_port_ranges, duration_seconds
+from policies.rules import _exposes_socket, build_policies, check_loopback, check_port_ranges, duration_seconds, service_view
 from policies.settings import PORT_RANGES, SCHEMAS, policy_config
 from tests.policy_fixtures import (
     changed,
@@ -622,3 +622,106 @@ def test_the_loopback_rule_fires_exactly_for_non_loopback_addresses(address):
 )
 def test_a_mount_exposes_the_docker_socket_exactly_when_it_is_the_socket_or_a_directory_above_it(host_path, exposed):
     assert _exposes_socket(host_path) is exposed
+
+
+# --- swarm services read like containers (`policies.rules.service_view`), rule by rule ---
+
+
+def swarm_service(**changes: Any) -> Registration:
+    props = swarm_service_props("postgres")
+    for key, value in changes.items():
+        props[key] = value
+    return registration(SERVICE, "postgres-swarm", props)
+
+
+def test_a_swarm_service_is_read_with_its_own_fields_where_a_container_keeps_them():
+    props = swarm_service_props("postgres")
+    props["taskSpec"]["containerSpec"]["mounts"] += [
+        {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock", "readOnly": True}
+    ]
+    props["endpointSpec"] = {"mode": "vip", "ports": [{"targetPort": 5432, "publishedPort": 10000, "publishMode": "host"}]}
+    view = service_view(props)
+    assert (view["__service"], view["name"], view["image"]) == (True, "postgres", "postgres:17.6-alpine")
+    assert view["labels"] == props["labels"] and view["wait"] is True
+    # a host-mode port binds every interface of the node: no ip
+    assert view["ports"] == [{"internal": 5432, "external": 10000, "ip": None, "mode": "host"}]
+    assert view["volumes"] == [{"hostPath": "/var/run/docker.sock", "readOnly": True}]
+    assert (view["memory"], view["restart"], view["replicas"]) == (1024, "any", 1)
+    assert view["envs"] == ["POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password"]
+    del props["mode"]["replicated"]["replicas"]
+    assert service_view(props)["replicas"] == 1  # the provider's default: one task
+    props["mode"] = {"global": True}
+    del props["convergeConfig"]
+    assert (service_view(props)["replicas"], service_view(props)["wait"]) == (None, True)  # a global service has nothing to converge
+    assert (service_view({})["labels"], service_view({})["ports"], service_view({})["memory"]) == ([], [], None)
+
+
+def test_each_container_rule_fires_on_a_swarm_service_that_breaks_it():
+    props = swarm_service_props("postgres")
+    props["endpointSpec"] = {"mode": "vip", "ports": [{"targetPort": 5432, "publishedPort": 10090, "publishMode": "host"}]}
+    assert fired(evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props)))) == {"published-port-loopback"}
+    props = swarm_service_props("postgres")
+    props["taskSpec"]["containerSpec"]["mounts"] += [{"type": "bind", "source": "/var/run/docker.sock/", "target": "/var/run/docker.sock"}]
+    assert fired(evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props)))) == {"docker-socket-mount"}
+    props = swarm_service_props("postgres")
+    del props["taskSpec"]["resources"]
+    assert "memory-limit" in fired(evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props))))
+    props = swarm_service_props("postgres")
+    del props["convergeConfig"]
+    assert fired(evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props)))) == {"container-healthcheck"}
+
+
+@pytest.mark.parametrize(
+    ("replicas", "placement", "words"),
+    [
+        (
+            2,
+            {"constraints": ["node.labels.mesh.data.postgres==true"]},
+            "runs 2 task(s) with constraints ['node.labels.mesh.data.postgres==true'] and max_replicas unlimited",
+        ),
+        (1, {}, "runs 1 task(s) with constraints [] and max_replicas unlimited"),
+        (1, {"maxReplicas": 1}, "runs 1 task(s) with constraints [] and max_replicas 1"),
+        (3, {"maxReplicas": 2}, "runs 3 task(s) with constraints [] and max_replicas 2"),
+    ],
+)
+def test_a_stateful_swarm_service_is_refused_unless_pinned_alone_or_one_per_node(replicas, placement, words):
+    props = swarm_service_props("postgres", replicas=replicas)
+    props["taskSpec"]["placement"] = placement
+    violations = evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props)))
+    assert fired(violations) == {"stateful-service-placement"}
+    assert [v.message for v in violations] == [
+        f"service postgres keeps data in volume sutazai-postgres-data but {words}; "
+        "pin one task to a labelled node (node.labels.mesh.data.<service>==true) or run one task per node"
+    ]
+
+
+def test_a_stateful_cluster_may_run_one_task_per_node_and_a_global_service_one_per_node_too():
+    cluster = swarm_service_props("postgres", replicas=3)
+    cluster["taskSpec"]["placement"] = {"maxReplicas": 1}
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", cluster))) == []
+    per_node = swarm_service_props("postgres")
+    per_node["mode"] = {"global": True}
+    per_node["taskSpec"]["placement"] = {}
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", per_node))) == []
+
+
+def test_a_swarm_credential_is_refused_in_the_environment_even_next_to_a_secret_file():
+    env = {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password", "DB_PASSWORD": "hunter2", "PGDATA_FILE": "/var/lib/x"}
+    props = swarm_service_props("postgres", env=env)
+    violations = evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", props)))
+    assert [v.message for v in violations if v.policy == "swarm-secrets-as-files"] == [
+        "service postgres sets DB_PASSWORD in its environment; deliver it as a docker.Secret file (DB_PASSWORD_FILE)"
+    ]
+
+
+def test_a_stateful_cluster_of_two_one_per_node_passes_and_a_credential_file_outside_run_secrets_does_not():
+    cluster = swarm_service_props("postgres", replicas=2)
+    cluster["taskSpec"]["placement"] = {"maxReplicas": 1}
+    assert evaluate(with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", cluster))) == []
+    env = {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password", "DB_PASSWORD_FILE": "/tmp/password"}
+    violations = evaluate(
+        with_resources(healthy_stack(), registration(SERVICE, "postgres-swarm", swarm_service_props("postgres", env=env)))
+    )
+    assert [v.message for v in violations if v.policy == "swarm-secrets-as-files"] == [
+        "service postgres sets DB_PASSWORD_FILE in its environment; deliver it as a docker.Secret file (DB_PASSWORD_FILE_FILE)"
+    ]

@@ -21,6 +21,7 @@ from components.render.prometheus import (
     RULES_FILE,
     SCRAPE_INTERVAL,
     mesh_prometheus_config,
+    probe_target,
     prometheus_command,
     render_blackbox_yml,
     render_prometheus_yml,
@@ -287,3 +288,21 @@ def test_the_blackbox_modules_probe_over_ipv4_in_five_seconds_and_http_takes_any
         },
         "tcp_connect": {"prober": "tcp", "timeout": "5s", "tcp": {"preferred_ip_protocol": "ip4"}},
     }
+
+
+def test_prometheus_loads_the_mesh_rules_and_only_consuls_own_job_sends_the_token():
+    document = rendered()
+    assert document["rule_files"] == ["mesh.rules.yml"]
+    assert job(document, "consul")["authorization"] == {"type": "Bearer", "credentials_file": "consul-token"}
+    # the token opens Consul's ACLs: no other static target may receive it
+    assert "authorization" not in job(document, "kong")
+
+
+def test_a_probe_targets_the_check_port_and_path_or_else_the_service_port():
+    def endpoint(check: Check | None) -> Endpoint:
+        return Endpoint("svc", "svc", "svc-1", 8080, check, None, True, "core", "core")
+
+    assert probe_target(endpoint(Check("http", 8081, ""))) == ("http_2xx", "http://svc-1:8081/")
+    assert probe_target(endpoint(Check("http", 8081, "/ready"))) == ("http_2xx", "http://svc-1:8081/ready")
+    assert probe_target(endpoint(Check("tcp", 8082, ""))) == ("tcp_connect", "svc-1:8082")
+    assert probe_target(endpoint(None)) == ("tcp_connect", "svc-1:8080")

@@ -114,7 +114,10 @@ def test_only_stateless_services_take_replicas_and_the_backend_needs_a_registry_
     with pytest.raises(ConfigError) as missing:
         plan_swarm(config, resolve_services(config))
     assert missing.value.key == "mesh:services.backend.image"
-    assert missing.value.message.startswith("every swarm node pulls its own images: push the backend image")
+    assert missing.value.message == (
+        "every swarm node pulls its own images: push the backend image (docker build backend/) to a registry the nodes reach "
+        "and name it here"
+    )
 
 
 def test_credentials_become_secret_files_and_a_probe_only_credential_is_read_from_its_file():
@@ -128,13 +131,31 @@ def test_credentials_become_secret_files_and_a_probe_only_credential_is_read_fro
     )
     redis = plan.service("redis")
     assert redis.probe.test == ("CMD-SHELL", 'REDISCLI_AUTH="$(cat /run/secrets/rediscli_auth)" redis-cli ping | grep -q PONG')
-    assert (redis.probe.interval_s, redis.probe.timeout_s, redis.probe.retries, redis.probe.start_period_s) == (10, 5, 6, 30)
+    assert (redis.probe.tool, redis.probe.interval_s, redis.probe.timeout_s, redis.probe.retries, redis.probe.start_period_s) == (
+        "redis-cli",
+        10,
+        5,
+        6,
+        30,
+    )
     (exporter_secret,) = plan.service("redis-exporter").secret_envs
     assert exporter_secret.render("s3cret") == '{"redis://redis:6379": "s3cret"}'
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0s"), (10, "10s"), (60, "1m"), (90, "1m30s"), (3600, "1h"), (3660, "1h1m"), (3601, "1h0m1s")]
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (1, "1s"),
+        (10, "10s"),
+        (60, "1m"),
+        (600, "10m"),
+        (90, "1m30s"),
+        (3600, "1h"),
+        (36000, "10h"),
+        (3660, "1h1m"),
+        (3601, "1h0m1s"),
+    ],
 )
 def test_durations_are_written_as_the_provider_reads_them_back(seconds, text):
     assert go_duration(seconds) == text
@@ -150,3 +171,11 @@ def test_each_service_is_one_endpoint_at_its_service_name():
         assert (endpoint.check, endpoint.metrics, endpoint.blackbox) == (service.spec.check, service.spec.metrics, service.spec.blackbox)
         assert (endpoint.category, endpoint.kind) == (service.spec.category, service.spec.kind)
     assert plan_stack(config).endpoints[: len(endpoints)] == tuple(endpoints)
+
+
+def test_an_edge_port_of_a_disabled_service_is_skipped_and_the_next_one_still_published():
+    plan = swarm_plan(services={"grafana": {"enabled": False}}, swarm={"edgePorts": ["grafana:3000", "kong:8000"]})
+    assert [(port.internal, port.published) for port in plan.service("kong").ports] == [(8000, 10005)]
+    assert str(swarm_error(swarm={"edgePorts": ["consul-esm:8080"]})) == (
+        "mesh:swarm.edgePorts[0]: consul-esm publishes no port 8080 (its published ports: none)"
+    )
