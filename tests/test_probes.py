@@ -195,3 +195,26 @@ def test_http_probes_are_exactly_the_documented_commands_with_the_given_timing()
     assert http_probe("bash", 8080, "/ready") == Probe(("CMD", "bash", "-c", bash_http_probe(8080, "/ready")), "bash")
     with pytest.raises(ValueError, match=r"^redis-cli cannot make an HTTP probe$"):
         http_probe("redis-cli", 8080, "/ready")
+
+
+@pytest.mark.parametrize("tool", ["curl", "wget", "bash", "python"])
+def test_an_http_probe_keeps_the_timing_its_service_gives_whatever_the_tool(tool: str) -> None:
+    # a slow starter's start period and retries must reach its healthcheck, or Docker marks it unhealthy while it boots
+    probe = http_probe(tool, 8080, "/ready", interval_s=3, timeout_s=2, retries=9, start_period_s=120)  # type: ignore[arg-type]
+    assert (probe.interval_s, probe.timeout_s, probe.retries, probe.start_period_s) == (3, 2, 9, 120)
+    assert probe.tool == tool
+
+
+def test_a_services_mesh_address_is_its_alias_and_main_port_unless_a_port_is_named() -> None:
+    rabbitmq = CATALOG["rabbitmq"]
+    assert rabbitmq.mesh_address() == f"rabbitmq:{rabbitmq.main_port.internal}"
+    named = rabbitmq.ports[-1]
+    assert rabbitmq.mesh_address(named.name) == f"rabbitmq:{named.internal}"
+
+
+def test_asking_a_service_for_a_port_it_lacks_names_the_service_the_port_and_the_ports_it_has() -> None:
+    rabbitmq = CATALOG["rabbitmq"]
+    with pytest.raises(KeyError) as raised:
+        rabbitmq.port("nope")
+    names = ", ".join(port.name for port in rabbitmq.ports)
+    assert raised.value.args == (f"rabbitmq has no port named 'nope' (ports: {names})",)
