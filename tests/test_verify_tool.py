@@ -106,16 +106,21 @@ def test_make_verify_exits_non_zero_on_any_fault(mesh: LoopbackMesh, tmp_path: P
     assert done.stdout.splitlines()[-1] == "Overall: FAIL"
 
 
-def test_verify_json_is_the_report(mesh: LoopbackMesh, tmp_path: Path) -> None:
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text(json.dumps(mesh.stack_outputs()))
-    done = subprocess.run(
+def verify_json(directory: Path, outputs: dict[str, object]) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.verify --outputs FILE --json` on a saved copy of `outputs` (the tool's own exit code)."""
+    outputs_file = directory / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs))
+    return subprocess.run(
         [sys.executable, "-m", "tools.verify", "--outputs", str(outputs_file), "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_verify_json_is_the_report(mesh: LoopbackMesh, tmp_path: Path) -> None:
+    done = verify_json(tmp_path, mesh.stack_outputs())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["verdict"] == "pass"
@@ -180,16 +185,8 @@ def test_verify_exits_3_when_nothing_failed_but_something_could_not_be_observed(
     outputs = mesh.stack_outputs()
     access_points = dict(outputs["accessPoints"])
     del access_points["kong.status"]
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text(json.dumps({**outputs, "accessPoints": access_points}))
     # the tool itself: make turns any failed recipe into its own exit 2
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.verify", "--outputs", str(outputs_file), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = verify_json(tmp_path, {**outputs, "accessPoints": access_points})
 
     assert done.returncode == 3, done.stdout + done.stderr
     report = json.loads(done.stdout)
