@@ -1,20 +1,25 @@
 """The Docker socket proxy's rendered haproxy.cfg, run by a real HAProxy in front of a fake Docker socket.
 
-Debian's `haproxy` (bookworm: 2.6.12) runs the catalog's own command (`sh -c` writing `$HAPROXY_CFG` to a file,
-then `haproxy -W -db -f`) with the rendered config, its socket path pointed at a unix-socket HTTP server that
-records every request it receives. The image is `haproxy:3.4.3-alpine`: the directives used (`mode http`, `acl ...
-method`, `path -m reg`, `http-request deny deny_status`, `server ... unix@`, the timeouts) mean the same in 2.6
-and 3.4 (HAProxy's configuration.txt of both lines), so the version difference changes nothing tested here.
+Debian's `haproxy` (bookworm: 2.6.12) runs the catalog's own command (`sh -c` reading the socket's group, writing
+`$HAPROXY_CFG` to a file, then `haproxy -db -f`) with the rendered config, under the container's privileges (root
+with only CAP_SETGID and CAP_SETUID, no-new-privileges: `setpriv`), its socket path pointed at a unix-socket HTTP
+server that records every request it receives; the socket is `root:<group> 0660`, as the daemon's is.
+The image is `haproxy:3.4.3-alpine`: the directives used (`uid`, `gid`, `mode http`, `acl ... method`,
+`path -m reg`, `http-request deny deny_status`, `server ... unix@`, the timeouts) mean the same in 2.6 and
+3.4 (HAProxy's configuration.txt of both lines), so the version difference changes nothing tested here.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socketserver
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -22,15 +27,14 @@ from typing import Any
 import pytest
 
 from components.catalog.names import DOCKER_SOCKET_PROXY
-from components.catalog.services import CATALOG, DOCKER_SOCKET, DOCKER_SOCKET_PROXY_PORT
+from components.catalog.services import DOCKER_SOCKET, DOCKER_SOCKET_PROXY_PORT
 from components.offline.types import CONTAINER
-from components.render.telemetry import render_docker_socket_proxy_cfg
+from components.render.telemetry import DOCKER_SOCKET_GID_ENV, render_docker_socket_proxy_cfg
 from tests.host_tools import needs
 from tests.loopback import free_port, wait_until
+from tests.socket_proxy import proxy_command
 
 pytestmark = needs("haproxy")
-
-CONFIG_FILE = "/tmp/haproxy.cfg"
 
 
 class FakeDockerd(BaseHTTPRequestHandler):
@@ -77,27 +81,43 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
     daemon_threads = True
 
 
+SOCKET_GROUP = 2390
+"""The fake socket's group: an id no user here has, so only a switch to the socket's group reaches it."""
+
+
+@dataclass(frozen=True)
+class RunningProxy:
+    port: int
+    pid: int
+
+
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    workdir = tmp_path_factory.mktemp("socket-proxy")
+def proxy() -> Iterator[RunningProxy]:
+    if os.geteuid() != 0:
+        pytest.skip("the proxy starts as root and switches to uid 99: run this module as root")
+    # a directory uid 99 may pass through (pytest's own tmp root is 0700)
+    workdir = Path(tempfile.mkdtemp(prefix="socket-proxy-"))
+    workdir.chmod(0o711)
     socket_path = workdir / "docker.sock"
     daemon = UnixHTTPServer(str(socket_path), FakeDockerd)
+    os.chown(socket_path, 0, SOCKET_GROUP)
+    socket_path.chmod(0o660)
     threading.Thread(target=daemon.serve_forever, daemon=True).start()
     port = free_port()
     config = render_docker_socket_proxy_cfg(listen_port=port, socket_path=str(socket_path))
-    # the catalog's command, unchanged but for where it writes the file (the container's tmpfs /tmp)
-    command = [part.replace(CONFIG_FILE, str(workdir / "haproxy.cfg")) for part in CATALOG[DOCKER_SOCKET_PROXY].command]
+    command = proxy_command(workdir / "haproxy.cfg", socket_path)
     log = (workdir / "haproxy.log").open("w")
     process = subprocess.Popen(command, env={**os.environ, "HAPROXY_CFG": config}, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: status("HEAD", "/_ping", port) == 200 or process.poll() is not None, 15, "haproxy answers")
         assert process.poll() is None, (workdir / "haproxy.log").read_text()
-        yield port
+        yield RunningProxy(port, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)
         daemon.shutdown()
         daemon.server_close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def status(method: str, path: str, port: int) -> int | None:
@@ -126,7 +146,7 @@ def status(method: str, path: str, port: int) -> int | None:
 )
 def test_the_reads_alloy_and_cadvisor_make_reach_the_daemon(proxy, method, path):
     FakeDockerd.seen.clear()
-    assert status(method, path, proxy) == 200
+    assert status(method, path, proxy.port) == 200
     assert FakeDockerd.seen == [(method, path)]
 
 
@@ -156,13 +176,26 @@ def test_the_reads_alloy_and_cadvisor_make_reach_the_daemon(proxy, method, path)
 )
 def test_everything_else_is_refused_by_the_proxy_and_never_reaches_the_daemon(proxy, method, path):
     FakeDockerd.seen.clear()
-    assert status(method, path, proxy) == 403
+    assert status(method, path, proxy.port) == 403
     assert FakeDockerd.seen == []
+
+
+def test_haproxy_serves_as_uid_99_with_only_the_sockets_group_and_no_capability(proxy):
+    """No root process and no capability remain in the proxy: the fake socket answers only its group, so every
+    read above proves the switch to it; the identity itself is read from the kernel."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{proxy.pid}/status").read_text().splitlines())
+    assert fields["Uid"].split() == ["99"] * 4
+    assert fields["Gid"].split() == [str(SOCKET_GROUP)] * 4
+    assert fields["Groups"].split() == []
+    assert int(fields["CapPrm"], 16) == int(fields["CapEff"], 16) == 0
+    assert Path(f"/proc/{proxy.pid}/comm").read_text().strip() == "haproxy"
 
 
 def test_the_config_passes_haproxys_own_check(tmp_path: Path):
     (tmp_path / "haproxy.cfg").write_text(render_docker_socket_proxy_cfg())
-    checked = subprocess.run(["haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True, timeout=30)
+    environment = {**os.environ, DOCKER_SOCKET_GID_ENV: str(SOCKET_GROUP)}
+    command = ["haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")]
+    checked = subprocess.run(command, capture_output=True, text=True, timeout=30, env=environment)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 

@@ -524,11 +524,13 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             category="monitoring",
             # docker-library's official haproxy (library/haproxy: 3.4 is the LTS line); -alpine has busybox wget
             image="haproxy:3.4.3-alpine",
-            # root without capabilities: the socket is root:docker 0660 and the docker group's id differs per host
+            # starts as root only to switch: the socket is root:docker 0660 and the docker group's id differs per host
             user="0:0",
             hardening=Hardening(
-                root_reason="the Docker socket is root:docker 0660 and the docker group's id differs per host; root owns the socket, "
-                "so it connects with no capability at all",
+                capabilities=("CAP_SETGID", "CAP_SETUID"),
+                capabilities_reason="HAProxy's switch to uid 99 and the socket's group before it serves; setuid() clears both",
+                root_reason="it reads the Docker socket's group at start and HAProxy switches to uid 99 (the image's haproxy user) "
+                "with that group before it serves: no root process and no capability remain",
             ),
             # GET /_ping through the proxy: healthy only when the daemon answers behind it
             ports=(Port(DOCKER_SOCKET_PROXY_PORT),),
@@ -536,8 +538,14 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
             check=None,
             host_mounts=(HostMount(DOCKER_SOCKET, DOCKER_SOCKET),),
             # the rendered haproxy.cfg arrives in $HAPROXY_CFG and is written to the tmpfs: an upload would need a writable root.
-            # The image's docker-entrypoint.sh adds `-W -db` only to a `haproxy` command and execs any other as given
-            command=("sh", "-c", "printf '%s\\n' \"$HAPROXY_CFG\" > /tmp/haproxy.cfg && exec haproxy -W -db -f /tmp/haproxy.cfg"),
+            # Its `gid "${DOCKER_SOCKET_GID}"` is the socket's group, read here. The image's docker-entrypoint.sh adds
+            # `-W -db` only to a `haproxy` command and execs any other as given; no -W: a master process would stay root
+            command=(
+                "sh",
+                "-c",
+                f"DOCKER_SOCKET_GID=$(stat -c %g {DOCKER_SOCKET}) && export DOCKER_SOCKET_GID"
+                " && printf '%s\\n' \"$HAPROXY_CFG\" > /tmp/haproxy.cfg && exec haproxy -db -f /tmp/haproxy.cfg",
+            ),
             memory_mb=64,
             cpus=0.25,
             docker_api="proxy",

@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 
-from components.catalog.names import DOCKER_SOCKET_PROXY
-from components.catalog.services import CATALOG
 from components.offline.engine.daemon import PrivateDaemon
 from components.render.telemetry import render_docker_socket_proxy_cfg
 from tests.host_tools import require
 from tests.loopback import free_port, wait_until
+from tests.socket_proxy import proxy_command
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,10 @@ def through_proxy(engine: PrivateDaemon, tmp_path_factory: pytest.TempPathFactor
     workdir = tmp_path_factory.mktemp("socket-proxy-engine")
     port = free_port()
     config = render_docker_socket_proxy_cfg(listen_port=port, socket_path=str(engine.socket))
-    command = [part.replace("/tmp/haproxy.cfg", str(workdir / "haproxy.cfg")) for part in CATALOG[DOCKER_SOCKET_PROXY].command]
+    command = proxy_command(workdir / "haproxy.cfg", engine.socket)
+    # HAProxy serves as uid 99 with the socket's group: it must pass through the daemon's 0700 directory
+    directory_mode = engine.socket.parent.stat().st_mode
+    engine.socket.parent.chmod(0o711)
     log = (workdir / "haproxy.log").open("w")
     process = subprocess.Popen(command, env={**os.environ, "HAPROXY_CFG": config}, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -46,6 +48,7 @@ def through_proxy(engine: PrivateDaemon, tmp_path_factory: pytest.TempPathFactor
     finally:
         process.terminate()
         process.wait(timeout=10)
+        engine.socket.parent.chmod(directory_mode)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
