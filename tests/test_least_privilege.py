@@ -9,7 +9,7 @@ from components.catalog.mcp_servers import MCP_HARDENING
 from components.catalog.services import CATALOG
 from components.offline.synth import Capture
 from components.offline.types import CONTAINER
-from components.resources.container import EXCEPTION_LABEL, TMPFS_OPTIONS
+from components.resources.container import EXCEPTION_LABEL, MASK_OPTIONS, TMPFS_OPTIONS
 
 
 def exceptions(container) -> dict[str, str]:
@@ -45,7 +45,10 @@ def test_every_unprivileged_container_drops_all_capabilities_or_says_why(plan):
 def test_every_unprivileged_container_has_a_read_only_root_or_says_why(plan):
     for container in unprivileged(plan):
         if container.plain.get("readOnly") is True:
-            assert all(options == TMPFS_OPTIONS for options in container.plain["tmpfs"].values()), container.name
+            spec = CATALOG.get(container.label("mesh.service") or "")
+            masked = set(spec.hardening.masked_paths) if spec else set()
+            writable = {path: options for path, options in container.plain["tmpfs"].items() if path not in masked}
+            assert all(options == TMPFS_OPTIONS for options in writable.values()), container.name
             assert "writable-root" not in exceptions(container)
         else:
             assert exceptions(container).get("writable-root"), container.name
@@ -106,3 +109,15 @@ def test_every_catalog_exception_carries_a_reason():
             assert hardening.root_reason, spec.name
         assert not hardening.capabilities or hardening.capabilities_reason, spec.name
     assert MCP_HARDENING.root_reason is None and MCP_HARDENING.writable_root_reason  # they run as the image's node user
+
+
+def test_cadvisor_sees_the_hosts_root_but_not_its_runtime_sockets(plan):
+    """Its `/` -> `/rootfs` mount would hold the Docker socket at /rootfs/run/docker.sock (/var/run links to /run);
+    an empty read-only tmpfs masks both paths (what the engine sees: tests/engine/test_cadvisor_mounts.py)."""
+    cadvisor = plan.one(CONTAINER, "cadvisor")
+    mounts = {volume["containerPath"]: volume["hostPath"] for volume in cadvisor.plain["volumes"] if "hostPath" in volume}
+    assert mounts["/rootfs"] == "/"
+    assert cadvisor.plain["tmpfs"]["/rootfs/run"] == cadvisor.plain["tmpfs"]["/rootfs/var/run"] == MASK_OPTIONS
+    assert MASK_OPTIONS.split(",")[0] == "ro"
+    masked = {path for c in plan.all(CONTAINER) for path, options in (c.plain.get("tmpfs") or {}).items() if options == MASK_OPTIONS}
+    assert masked == {"/rootfs/run", "/rootfs/var/run"}

@@ -450,7 +450,8 @@ def test_every_swarm_service_gets_the_catalogs_hardening_as_its_container_does(s
         assert spec.get("capAdds") == (capabilities or {}).get("adds"), name
         assert bool(spec.get("readOnly")) == bool(container.get("readOnly")), name
         tmpfs = {mount["target"] for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"}
-        assert tmpfs == set(container.get("tmpfs") or {}), name
+        # masked paths hide a socket that the node agents mount themselves on a swarm (Hardening.masked_paths)
+        assert tmpfs == set(container.get("tmpfs") or {}) - set(CATALOG[name].hardening.masked_paths), name
         assert all(
             mount["tmpfsOptions"] == {"sizeBytes": 64 * 1024 * 1024} for mount in spec.get("mounts") or [] if mount["type"] == "tmpfs"
         )

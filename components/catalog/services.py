@@ -98,6 +98,9 @@ class Hardening:
     """Set: the root filesystem stays writable, for this reason."""
     root_reason: str | None = None
     """Set: the container starts as root, for this reason."""
+    masked_paths: tuple[str, ...] = ()
+    """Empty read-only tmpfs over these paths of a host mount, so the container cannot reach what the host keeps
+    there (the Docker socket under `/rootfs/run`). Containers only: on a swarm the node agents mount the socket."""
 
 
 def entrypoint_drops_root(user: str, **more: object) -> Hardening:
@@ -563,13 +566,17 @@ def _catalog() -> tuple[ServiceSpec, ...]:  # pragma: no mutate block
                 default_capabilities_reason=(
                     "which capabilities its container and process metrics take depends on the host's cgroup version; not measured here"
                 ),
+                # the host's runtime sockets (docker.sock, containerd) live in /run (/var/run links there, or is the
+                # directory on an old host); cAdvisor v0.52.1 reads /rootfs/proc, /rootfs/var/lib/docker and
+                # /rootfs/etc/machine-id, nothing under /rootfs/run (its only /run path is its own containerd default)
+                masked_paths=("/rootfs/run", "/rootfs/var/run"),
             ),
             ports=(Port(8080, 10206),),
             probe=http_probe("wget", 8080, "/healthz"),
             check=Check("http", 8080, "/healthz"),
             metrics=Metrics(8080),
-            # no /var/run mount: the Docker API comes through the socket proxy (the host's / at /rootfs still
-            # holds the socket file: README, "The Docker socket")
+            # no /var/run mount: the Docker API comes through the socket proxy; the socket file under the host's / is
+            # masked (above)
             host_mounts=(
                 HostMount("/", "/rootfs"),
                 HostMount("/sys", "/sys"),

@@ -23,6 +23,8 @@ HEALTH_WAIT_TIMEOUT_S = 300
 TMPFS_SIZE_MB = 64
 TMPFS_OPTIONS = f"rw,noexec,nosuid,size={TMPFS_SIZE_MB}m"
 """Each writable path on a read-only root: small, and nothing written there can be executed."""
+MASK_OPTIONS = "ro,noexec,nosuid,nodev,size=4k"
+"""A masked path: an empty tmpfs nothing can write to, over what a host mount would show there."""
 EXCEPTION_LABEL = "mesh.exception."
 """`mesh.exception.<capabilities|writable-root|root>` = the catalog's reason; the policy pack reads it."""
 
@@ -49,9 +51,11 @@ def hardening_inputs(hardening: Hardening, user: str | None) -> dict[str, Any]:
         # the daemon reads capabilities back as CAP_ names, "ALL" as is (moby client/container_create.go normalizeCap)
         adds = sorted(hardening.capabilities)
         inputs["capabilities"] = docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=adds or None)
+    tmpfs = {path: MASK_OPTIONS for path in hardening.masked_paths}
     if hardening.writable_root_reason is None:
         inputs["read_only"] = True
-        inputs["tmpfs"] = {path: TMPFS_OPTIONS for path in hardening.writable_paths} or None
+        tmpfs |= {path: TMPFS_OPTIONS for path in hardening.writable_paths}
+    inputs["tmpfs"] = tmpfs or None
     inputs["exception_labels"] = [
         docker.ContainerLabelArgs(label=EXCEPTION_LABEL + key, value=why) for key, why in hardening_exceptions(hardening, user).items()
     ]
