@@ -131,12 +131,6 @@ class PrometheusConfig:
     evaluation_interval: str = SCRAPE_INTERVAL
     external_labels: tuple[tuple[str, str], ...] = (("mesh", "service-mesh"),)
 
-    def job(self, name: str) -> ScrapeJob:
-        for job in self.jobs:
-            if job.name == name:
-                return job
-        raise LookupError(name)
-
 
 def render_prometheus_yml(config: PrometheusConfig) -> str:
     document: dict[str, object] = {
