@@ -12,7 +12,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -708,10 +708,12 @@ def consul_image(tmp_path: Path) -> dict[str, Any]:
     data.mkdir()
     config = tmp_path / "mesh.json"
     config.write_text(render_consul_agent_config(ConsulAgentConfig(management_token="mgmt-secret")))
+    # the stand-in agent lives at most 60 s: a test killed from outside (mutmut's timeout) leaves nothing running
     _stub(bin_dir, "docker-entrypoint.sh", f"""
         trap 'echo agent-got-TERM >> {log}; exit 0' TERM
         echo "agent-started $*" >> {log}
-        while :; do sleep 0.1; done
+        ticks=0
+        while [ "$ticks" -lt 600 ]; do sleep 0.1; ticks=$((ticks + 1)); done
     """)  # fmt: skip
     _stub(bin_dir, "curl", """echo '"172.17.0.2:8300"'\n""")
     _stub(bin_dir, "consul", f"""
@@ -726,29 +728,36 @@ def consul_image(tmp_path: Path) -> dict[str, Any]:
     return {"script": script, "env": env, "log": log, "data": data}
 
 
-def _start_until(world: dict[str, Any], marker: str) -> subprocess.Popen[bytes]:
-    started = subprocess.Popen(["sh", "-c", world["script"]], env=world["env"])
-    deadline = time.monotonic() + 30
-    while marker not in (world["log"].read_text() if world["log"].exists() else ""):
-        assert time.monotonic() < deadline and started.poll() is None, world["log"].read_text() if world["log"].exists() else "no log"
-        time.sleep(0.1)
-    return started
+@contextmanager
+def _started_until(world: dict[str, Any], marker: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The script in its own session, running until `marker` is logged; its whole group is killed afterwards."""
+    started = subprocess.Popen(["sh", "-c", world["script"]], env=world["env"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while marker not in (world["log"].read_text() if world["log"].exists() else ""):
+            assert time.monotonic() < deadline and started.poll() is None, world["log"].read_text() if world["log"].exists() else "no log"
+            time.sleep(0.1)
+        yield started
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(started.pid, signal.SIGKILL)
+        started.wait(timeout=10)
 
 
 def test_the_consul_server_gets_a_node_identity_agent_token_once_and_passes_term_on(consul_image):
-    first = _start_until(consul_image, "set-agent-token")
-    first.send_signal(signal.SIGTERM)
-    assert first.wait(timeout=20) == 0  # the agent's exit status, not the shell's
+    with _started_until(consul_image, "set-agent-token") as first:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0  # the agent's exit status, not the shell's
     log = consul_image["log"].read_text()
     assert "agent-started agent" in log and "agent-got-TERM" in log
     assert "-node-identity consul-server:dc1" in log and "token=mgmt-secret" in log
     assert json.loads((consul_image["data"] / "acl-tokens.json").read_text()) == {"agent": "agent-secret"}
     # a restart (or a replacement on the same volume) finds the persisted token and creates no other
     consul_image["log"].write_text("")
-    second = _start_until(consul_image, "agent-started")
-    time.sleep(2)
-    second.send_signal(signal.SIGTERM)
-    assert second.wait(timeout=20) == 0
+    with _started_until(consul_image, "agent-started") as second:
+        time.sleep(2)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=20) == 0
     assert "acl token create" not in consul_image["log"].read_text()
 
 
