@@ -425,8 +425,10 @@ def check_consul_checks(name: str, props: Mapping[str, Any], config: Mapping[str
     if not checks:
         yield f"Consul service {service} has no check, so Consul reports it healthy whatever it does; add an HTTP or TCP check"
         return
-    intervals = [str(check.get("interval")) for check in checks]
-    if not any(duration_seconds(interval) <= limit for interval in intervals if interval != "None"):
+    intervals = [str(check["interval"]) for check in checks if check.get("interval") is not None]
+    if not intervals:
+        yield f"Consul service {service} has no check that runs on an interval; set a check interval <= {limit:g}s"
+    elif not any(duration_seconds(interval) <= limit for interval in intervals):
         yield f"Consul service {service} checks every {', '.join(intervals)}, none within {limit:g}s; set a check interval <= {limit:g}s"
 
 

@@ -160,9 +160,10 @@ def test_a_container_that_may_gain_privileges_is_refused_naming_it_and_its_optio
 @pytest.mark.parametrize(
     ("checks", "messages"),
     [
-        # a check without an interval (a TTL check) is neither counted nor an error next to one within the limit
+        # a check without an interval (a TTL check) is neither counted nor listed; alone, the message says so
         ([{"ttl": "30s"}, {"interval": "10s"}], []),
-        ([{"ttl": "30s"}], ["Consul service postgres checks every None, none within 10s; set a check interval <= 10s"]),
+        ([{"ttl": "30s"}], ["Consul service postgres has no check that runs on an interval; set a check interval <= 10s"]),
+        ([{"ttl": "30s"}, {"interval": "30s"}], ["Consul service postgres checks every 30s, none within 10s; set a check interval <= 10s"]),
         (
             [{"interval": "30s"}, {"interval": "1m"}],
             ["Consul service postgres checks every 30s, 1m, none within 10s; set a check interval <= 10s"],
