@@ -155,6 +155,13 @@ NOT_MCP_REPLIES = {
         "text/event-stream",
         200,
     ),
+    # an event's data lines join with a newline (the SSE spec; the MCP SDK's client parses it so): split inside a
+    # JSON string, the reply a client reads is not JSON, so the probe must not call the server healthy either
+    "sse-reply-split-inside-a-string": (
+        b"data: " + _reply(result=VALID_RESULT).replace(b"canned-server", b"canned-\ndata: server") + b"\n\n",
+        "text/event-stream",
+        200,
+    ),
 }
 
 
