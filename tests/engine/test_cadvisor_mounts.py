@@ -32,6 +32,7 @@ from components.offline.engine.daemon import PrivateDaemon
 from components.offline.engine.replay import ContainerSpec, create_container, plan_containers
 from components.offline.engine.standins import ensure_standin
 from components.offline.synth import Capture
+from components.offline.types import CONTAINER
 from components.render.telemetry import render_docker_socket_proxy_cfg
 from tests.host_tools import require
 from tests.loopback import free_port, wait_until
@@ -102,6 +103,15 @@ def test_the_hosts_runtime_sockets_are_masked_from_cadvisor(cadvisor, host_runti
     assert sh(masked, f"test -e /rootfs/{relative} || test -e /rootfs/var/{relative}")[0] != 0
     assert sh(masked, "ls -A /rootfs/run /rootfs/var/run") == (0, "/rootfs/run:\n\n/rootfs/var/run:")
     assert sh(masked, "touch /rootfs/run/written")[0] != 0, "the mask is read-only"
+
+
+def test_the_daemon_reads_the_masks_back_as_the_program_wrote_them(cadvisor, capture):
+    """pulumi-docker stores what inspect returns (terraform-provider-docker v4.5.0 resourceDockerContainerRead:
+    d.Set("tmpfs", container.HostConfig.Tmpfs)): the same map means no diff on the next up or refresh."""
+    (registration,) = [r for r in capture.all(CONTAINER) if r.label("mesh.service") == "cadvisor"]
+    masked = cadvisor["masked"]
+    masked.reload()
+    assert masked.attrs["HostConfig"]["Tmpfs"] == registration.plain["tmpfs"]
 
 
 def test_what_cadvisor_reads_under_rootfs_is_still_the_hosts(cadvisor):
