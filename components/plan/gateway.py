@@ -112,7 +112,6 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class TargetSpec:
-    instance: str
     address: str
     port: int
     weight: int
@@ -354,7 +353,7 @@ def _resolve(candidate: _Candidate, settings: UpstreamSettings) -> RoutedService
                 f"{candidate.name} has no instance {instance!r} (instances: {', '.join(instances)})",
             )
     targets = tuple(
-        TargetSpec(endpoint.instance, endpoint.address, candidate.port, settings.weights.get(endpoint.instance, DEFAULT_WEIGHT))
+        TargetSpec(endpoint.address, candidate.port, settings.weights.get(endpoint.instance, DEFAULT_WEIGHT))
         for endpoint in candidate.endpoints
     )
     if all(target.weight == 0 for target in targets):
