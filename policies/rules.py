@@ -215,7 +215,7 @@ def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, 
         yield f"{container} has no healthcheck (healthcheck.tests is {tests or 'unset'}); give it a probe the image can run"
     else:
         limit = float(config["maxIntervalSeconds"])
-        interval = healthcheck.get("interval") if healthcheck else None
+        interval = healthcheck.get("interval")  # tests were found, so there is a healthcheck
         # Docker's default interval is 30s when none is set
         seconds = duration_seconds(str(interval)) if interval else 30.0
         if seconds > limit:
