@@ -209,13 +209,13 @@ def check_privileged_host_ports(name: str, props: Mapping[str, Any], config: Map
 
 def check_healthcheck(name: str, props: Mapping[str, Any], config: Mapping[str, Any], daemon: str | None = None) -> Iterator[str]:
     container = who(props, name)
-    healthcheck = props.get("healthcheck")
-    tests = list(healthcheck.get("tests") or []) if healthcheck else []
+    healthcheck = props.get("healthcheck") or {}
+    tests = list(healthcheck.get("tests") or [])
     if not tests or tests[0] == "NONE":
         yield f"{container} has no healthcheck (healthcheck.tests is {tests or 'unset'}); give it a probe the image can run"
     else:
         limit = float(config["maxIntervalSeconds"])
-        interval = healthcheck.get("interval")  # tests were found, so there is a healthcheck
+        interval = healthcheck.get("interval")
         # Docker's default interval is 30s when none is set
         seconds = duration_seconds(str(interval)) if interval else 30.0
         if seconds > limit:
