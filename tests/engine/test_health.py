@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from components.offline.engine.replay import ReplayError, UntranslatedInputError
 from components.offline.engine.standins import standin_services
 from components.offline.types import CONTAINER
 from tests.engine.conftest import ReplayedMesh
+from tests.loopback import wait_until
 
 
 def test_every_service_with_a_stand_in_is_replayed(mesh: ReplayedMesh) -> None:
@@ -74,8 +76,11 @@ def test_an_unhealthy_container_is_reported_with_its_last_healthcheck_output(mes
     )
     create_container(mesh.client, elsewhere, mesh.images[postgres.image_ref])
     try:
+        # the entrypoint's init server answers on 5432 for a moment (as docker-library's does), so a check may pass
+        # once; after it, every check fails and Docker turns the container unhealthy
+        wait_until(lambda: _health(mesh.client, elsewhere.name) == "unhealthy", 90, "the healthcheck fails in a row")
         with pytest.raises(ReplayError) as failure:
-            wait_healthy(mesh.client, elsewhere, timeout_s=90)
+            wait_healthy(mesh.client, elsewhere, timeout_s=5)
         assert "is unhealthy" in str(failure.value)
         assert "5432 - no response" in str(failure.value)  # pg_isready's words from the last healthcheck run
     finally:
@@ -88,3 +93,8 @@ def test_an_input_the_replay_cannot_translate_stops_it_by_name(mesh: ReplayedMes
     with pytest.raises(UntranslatedInputError, match="gpus"):
         translate(mesh.capture, widened)
     assert plan_containers(mesh.capture, ["redis"])[0].name == "sutazai-redis"
+
+
+def _health(client: Any, name: str) -> str | None:
+    state = client.api.inspect_container(name)["State"]
+    return (state.get("Health") or {}).get("Status")
