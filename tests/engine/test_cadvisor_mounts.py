@@ -33,10 +33,8 @@ from components.offline.engine.replay import ContainerSpec, create_container, pl
 from components.offline.engine.standins import ensure_standin
 from components.offline.synth import Capture
 from components.offline.types import CONTAINER
-from components.render.telemetry import render_docker_socket_proxy_cfg
 from tests.host_tools import require
-from tests.loopback import free_port, wait_until
-from tests.socket_proxy import proxy_command
+from tests.socket_proxy import host_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELL_IMAGE_SERVICE = "node-exporter"
@@ -124,38 +122,20 @@ def test_what_cadvisor_reads_under_rootfs_is_still_the_hosts(cadvisor):
         assert sh(masked, "cat /rootfs/etc/machine-id") == (0, Path("/etc/machine-id").read_text().strip())
 
 
-def _host_process(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def test_the_socket_proxy_is_out_of_cadvisors_reach_through_the_hosts_proc(cadvisor, engine: PrivateDaemon, tmp_path):
     require("haproxy")
     masked = cadvisor["masked"]
     socket_in_root = f"/rootfs/proc/{{pid}}/root{engine.socket}"
-    # the proxy as the catalog runs it: HAProxy serves as uid 99 with the socket's group
-    port = free_port()
-    directory_mode = engine.socket.parent.stat().st_mode
-    engine.socket.parent.chmod(0o711)
-    config = render_docker_socket_proxy_cfg(listen_port=port, socket_path=str(engine.socket))
-    proxy = _host_process(proxy_command(tmp_path / "haproxy.cfg", engine.socket), {**os.environ, "HAPROXY_CFG": config})
     # what the proxy was before: root, every capability dropped, the socket in its mount namespace
-    root_without_capabilities = _host_process(["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "sleep", "600"])
+    command = ["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "sleep", "600"]
+    root_without_capabilities = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: proxy.poll() is not None or _uid(proxy.pid) == 99, 15, "HAProxy switched to uid 99")
-        assert proxy.poll() is None
-        code, output = sh(masked, f"test -S {socket_in_root.format(pid=root_without_capabilities.pid)}")
-        assert code == 0, f"a root process without capabilities is readable through /rootfs/proc: {output}"
-        code, output = sh(masked, f"ls {socket_in_root.format(pid=proxy.pid)}")
-        assert code != 0 and "Permission denied" in output, output
+        # the proxy as the catalog runs it: HAProxy serves as uid 99 with the socket's group
+        with host_proxy(engine.socket, tmp_path) as proxy:
+            code, output = sh(masked, f"test -S {socket_in_root.format(pid=root_without_capabilities.pid)}")
+            assert code == 0, f"a root process without capabilities is readable through /rootfs/proc: {output}"
+            code, output = sh(masked, f"ls {socket_in_root.format(pid=proxy.pid)}")
+            assert code != 0 and "Permission denied" in output, output
     finally:
-        for process in (proxy, root_without_capabilities):
-            process.terminate()
-            process.wait(timeout=10)
-        engine.socket.parent.chmod(directory_mode)
-
-
-def _uid(pid: int) -> int | None:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    return None
+        root_without_capabilities.terminate()
+        root_without_capabilities.wait(timeout=10)

@@ -8,20 +8,15 @@ errors come back); writes are refused with 403 by the proxy and the daemon shows
 
 from __future__ import annotations
 
-import http.client
-import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from components.offline.engine.daemon import PrivateDaemon
-from components.render.telemetry import render_docker_socket_proxy_cfg
 from tests.host_tools import require
-from tests.loopback import free_port, wait_until
-from tests.socket_proxy import proxy_command
+from tests.socket_proxy import host_proxy
 
 
 @pytest.fixture(scope="module")
@@ -30,37 +25,14 @@ def through_proxy(engine: PrivateDaemon, tmp_path_factory: pytest.TempPathFactor
     import docker
 
     workdir = tmp_path_factory.mktemp("socket-proxy-engine")
-    port = free_port()
-    config = render_docker_socket_proxy_cfg(listen_port=port, socket_path=str(engine.socket))
-    command = proxy_command(workdir / "haproxy.cfg", engine.socket)
-    # HAProxy serves as uid 99 with the socket's group: it must pass through the daemon's 0700 directory
-    directory_mode = engine.socket.parent.stat().st_mode
-    engine.socket.parent.chmod(0o711)
-    log = (workdir / "haproxy.log").open("w")
-    process = subprocess.Popen(command, env={**os.environ, "HAPROXY_CFG": config}, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: _pings(port) or process.poll() is not None, 15, "the proxy answers /_ping")
-        assert process.poll() is None, (workdir / "haproxy.log").read_text()
-        # version "auto": the SDK asks GET /version first, as the Go clients negotiate with /_ping
-        client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", timeout=30)
-        yield client
-        client.close()
+        with host_proxy(engine.socket, workdir) as proxy:
+            # version "auto": the SDK asks GET /version first, as the Go clients negotiate with /_ping
+            client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{proxy.port}", timeout=30)
+            yield client
+            client.close()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        engine.socket.parent.chmod(directory_mode)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _pings(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", "/_ping")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
 
 
 def test_the_reads_alloy_and_cadvisor_make_are_answered_by_the_daemon(engine, through_proxy):
